@@ -1,0 +1,59 @@
+"""Turn an ``Authorization`` header into an :class:`Actor`.
+
+A valid JWT provisions its user on first sight (and refreshes email/name);
+the subject-to-user mapping is cached per process so steady-state requests
+cost no write.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+
+from lifeos_gql.core.actor import ALL_SCOPES, Actor
+from lifeos_gql.core.errors import Unauthenticated
+from lifeos_gql.db.uow import Database
+from lifeos_gql.domains.users import service as users
+from lifeos_gql.infra.auth.tokens import TokenVerifier, VerifiedToken
+
+
+class Authenticator:
+    def __init__(self, verifier: TokenVerifier, db: Database, *, cache_size: int = 10_000) -> None:
+        self._verifier = verifier
+        self._db = db
+        self._cache: OrderedDict[tuple[str, str | None, str | None], uuid.UUID] = OrderedDict()
+        self._cache_size = cache_size
+
+    async def authenticate(self, authorization: str | None) -> Actor:
+        """Anonymous without a header; ``Unauthenticated`` for any bad credential."""
+        if authorization is None or not authorization.strip():
+            return Actor.anonymous()
+        scheme, _, token = authorization.strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("Authorization must be 'Bearer <token>'", reason="bad_scheme")
+        verified = await self._verifier.verify(token.strip())
+        user_id = await self._user_id_for(verified)
+        return Actor(
+            user_id=user_id, scopes=ALL_SCOPES, via="dev-jwt" if verified.is_dev else "jwt"
+        )
+
+    async def _user_id_for(self, token: VerifiedToken) -> uuid.UUID:
+        subject = f"{token.issuer}|{token.subject}"
+        key = (subject, token.email, token.name)
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return cached
+        async with self._db.transaction() as uow:
+            user, _created = await users.provision_user(
+                uow=uow, subject=subject, email=token.email, name=token.name
+            )
+        self._cache[key] = user.id
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return user.id
+
+    def forget_user(self, user_id: uuid.UUID) -> None:
+        """Drop cached mappings of an erased user (GDPR erasure)."""
+        for key in [k for k, v in self._cache.items() if v == user_id]:
+            del self._cache[key]

@@ -1,0 +1,49 @@
+"""Per-request DataLoaders: every relationship field resolves through one.
+
+Made in ``get_context`` for each HTTP request (and per event on
+WebSockets), never at module level, so caches never leak across users.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from aiodataloader import DataLoader
+
+from lifeos_gql.db.uow import RequestReader, UnitOfWork
+from lifeos_gql.domains.users import service as users
+from lifeos_gql.domains.users.models import User
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+BatchFn = Callable[[UnitOfWork, Sequence[Any]], Awaitable[Mapping[Any, Any]]]
+
+
+class MappingLoader(DataLoader[K, V | None]):
+    """A DataLoader whose batch function returns a mapping; missing keys load as None."""
+
+    def __init__(self, reader: RequestReader, fetch: BatchFn) -> None:
+        super().__init__()
+        self._reader = reader
+        self._fetch = fetch
+
+    async def batch_load_fn(self, keys: Sequence[K]) -> list[V | None]:
+        async with self._reader.use() as uow:
+            found = await self._fetch(uow, list(dict.fromkeys(keys)))
+        return [found.get(key) for key in keys]
+
+    async def get(self, key: K) -> V | None:
+        result: V | None = await self.load(key)
+        return result
+
+
+async def _users(uow: UnitOfWork, ids: Sequence[uuid.UUID]) -> Mapping[uuid.UUID, User]:
+    return await users.users_by_ids(uow=uow, ids=ids)
+
+
+class Loaders:
+    def __init__(self, reader: RequestReader) -> None:
+        self.user: MappingLoader[uuid.UUID, User] = MappingLoader(reader, _users)

@@ -1,0 +1,37 @@
+"""``node(id)``: decode the global id and fetch through the type's loader.
+
+Every node type registers a fetcher that applies visibility; an id of a
+node the caller may not see answers ``null``, exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+
+from lifeos_gql.api.context import Context
+from lifeos_gql.api.types.node import Node
+from lifeos_gql.api.types.user import User
+from lifeos_gql.core.errors import BadInput
+from lifeos_gql.core.ids import decode_global_id
+
+NodeFetcher = Callable[[Context, uuid.UUID], Awaitable[Node | None]]
+
+
+async def _fetch_user(ctx: Context, user_id: uuid.UUID) -> Node | None:
+    # Users see themselves; seeing co-members comes with sharing.
+    if ctx.actor.user_id != user_id:
+        return None
+    model = await ctx.loaders.user.get(user_id)
+    return User.from_model(model) if model else None
+
+
+FETCHERS: dict[str, NodeFetcher] = {"User": _fetch_user}
+
+
+async def resolve_node(ctx: Context, global_id: str) -> Node | None:
+    parsed = decode_global_id(global_id)
+    fetcher = FETCHERS.get(parsed.type_name)
+    if fetcher is None:
+        raise BadInput("Malformed id", field="id")
+    return await fetcher(ctx, parsed.id)

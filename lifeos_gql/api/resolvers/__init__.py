@@ -1,0 +1,1 @@
+"""Root fields: they call loaders and services, never SQL."""

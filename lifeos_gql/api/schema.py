@@ -1,0 +1,56 @@
+"""The GraphQL schema, with its guard rails configured from settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from lifeos_gql.api.errors import ErrorShaping, MaskedErrorShaping
+from lifeos_gql.api.resolvers.query import Query
+from lifeos_gql.api.types.user import User
+from lifeos_gql.config import Settings
+
+
+class LifeOSSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Stay quiet: ``ErrorShaping`` already logged the unexpected ones.
+
+        Strawberry's default logs every error with a traceback, including a
+        user's typo or a NOT_FOUND, which drowns the real failures.
+        """
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
+        lambda: ParserCache(maxsize=512),
+        lambda: ValidationCache(maxsize=512),
+        lambda: QueryDepthLimiter(max_depth=settings.lifeos_max_query_depth),
+        lambda: MaxTokensLimiter(max_token_count=settings.lifeos_max_query_tokens),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.lifeos_max_aliases),
+        MaskedErrorShaping if settings.is_prod else ErrorShaping,
+    ]
+    return LifeOSSchema(
+        query=Query,
+        types=[User],
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=settings.is_prod),
+    )
+
+
+def default_schema() -> strawberry.Schema:
+    """The schema with default settings: what ``schema.graphql`` records."""
+    return build_schema(Settings(_env_file=None))

@@ -1,0 +1,1 @@
+"""GraphQL object types: their own classes, built from domain models."""

@@ -1,0 +1,145 @@
+"""Starlette app factory and the lifespan that owns engines and clients."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+
+from lifeos_gql.api.authn import Authenticator
+from lifeos_gql.api.graphiql import graphiql_static_app
+from lifeos_gql.api.middleware import AuthMiddleware, RequestIdMiddleware
+from lifeos_gql.api.schema import build_schema
+from lifeos_gql.api.view import LifeOSGraphQL
+from lifeos_gql.config import Settings, load_settings
+from lifeos_gql.core.errors import ConfigError
+from lifeos_gql.db import migrate
+from lifeos_gql.db.embedded import start_embedded_postgres
+from lifeos_gql.db.engine import create_engine
+from lifeos_gql.db.uow import Database
+from lifeos_gql.infra.auth.dev_issuer import DevIssuer
+from lifeos_gql.infra.auth.factory import build_verifier
+from lifeos_gql.runtime import Runtime
+
+log = logging.getLogger("lifeos_gql")
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """``DATABASE_URL`` when set, else the embedded server (started here)."""
+    if settings.database_url:
+        return settings.database_url
+    return start_embedded_postgres(settings.lifeos_data_dir)
+
+
+async def _connect_redis(settings: Settings) -> object | None:
+    if not settings.redis_url:
+        return None
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(settings.redis_url)
+    try:
+        await client.ping()
+    except Exception as exc:
+        await client.aclose()
+        raise ConfigError(f"REDIS_URL: cannot reach Redis ({exc.__class__.__name__})") from exc
+    return client
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        database_url = await asyncio.to_thread(resolve_database_url, settings)
+        if settings.lifeos_auto_migrate:
+            await asyncio.to_thread(migrate.upgrade, database_url)
+        else:
+            await asyncio.to_thread(migrate.check_pgvector, database_url)
+        engine = create_engine(database_url, pool_size=settings.database_pool_size)
+        db = Database(engine)
+        http = httpx.AsyncClient(timeout=10.0)
+        redis = await _connect_redis(settings)
+        verifier = build_verifier(settings, http_client=http)
+        runtime = Runtime(
+            settings=settings,
+            database_url=database_url,
+            db=db,
+            authenticator=Authenticator(verifier, db),
+            redis=redis,  # type: ignore[arg-type]
+            migration_head=await asyncio.to_thread(migrate.head_revision, database_url),
+        )
+        app.state.runtime = runtime
+        log.info("LifeOS ready on http://%s:%s/graphql", settings.lifeos_host, settings.lifeos_port)
+        try:
+            yield
+        finally:
+            await http.aclose()
+            if redis is not None:
+                await redis.aclose()  # type: ignore[attr-defined]
+            await db.dispose()
+
+    view = LifeOSGraphQL(build_schema(settings), allowed_origins=settings.lifeos_cors_origins)
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        runtime: Runtime = request.app.state.runtime
+        try:
+            async with runtime.db.engine.connect() as conn:
+                row = (await conn.execute(text("SELECT version_num FROM alembic_version"))).first()
+        except Exception as exc:
+            return JSONResponse(
+                {"status": "unavailable", "reason": f"database: {exc.__class__.__name__}"},
+                status_code=503,
+            )
+        head = runtime.migration_head
+        current = row[0] if row else None
+        if current != head:
+            return JSONResponse(
+                {
+                    "status": "unavailable",
+                    "reason": "migrations pending",
+                    "current": current,
+                    "head": head,
+                },
+                status_code=503,
+            )
+        return JSONResponse({"status": "ready", "revision": current})
+
+    async def dev_jwks(request: Request) -> Response:
+        return JSONResponse(DevIssuer.load_or_create(settings.lifeos_data_dir).jwks())
+
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/graphql", view, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", view),
+        Mount("/static/graphiql", app=graphiql_static_app(), name="graphiql-static"),
+    ]
+    if not settings.is_prod:
+        routes.append(Route("/.well-known/dev-jwks.json", dev_jwks, methods=["GET"]))
+
+    middleware = [
+        Middleware(RequestIdMiddleware),
+        Middleware(
+            CORSMiddleware,
+            allow_origins=settings.lifeos_cors_origins,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
+            expose_headers=["X-Request-Id"],
+            max_age=600,
+        ),
+        Middleware(AuthMiddleware),
+    ]
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

@@ -1,0 +1,168 @@
+"""Settings, read once from the environment (and an optional ``.env``).
+
+Every field's name is its environment variable (case-insensitive). A bad
+value stops start-up with one line naming the variable: see
+:func:`load_settings`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from lifeos_gql.core.errors import ConfigError
+
+
+class Env(StrEnum):
+    DEV = "dev"
+    PROD = "prod"
+
+
+def _split_csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+CsvList = Annotated[list[str], NoDecode]
+
+
+def _check_key_b64(value: str) -> None:
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("must be base64 of 32 bytes") from exc
+    if len(raw) != 32:
+        raise ValueError(f"must be base64 of 32 bytes, got {len(raw)} bytes")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    lifeos_env: Env = Env.DEV
+    lifeos_host: str = "127.0.0.1"
+    lifeos_port: int = Field(default=8000, ge=1, le=65535)
+    lifeos_data_dir: Path = Path(".lifeos")
+    lifeos_public_url: str | None = None
+    lifeos_cors_origins: CsvList = Field(default_factory=list)
+    lifeos_log_level: str = "info"
+
+    # Primary store: embedded Postgres (pgserver) when unset.
+    database_url: str | None = None
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    # Apply pending migrations at start-up (turn off to migrate as a deploy step).
+    lifeos_auto_migrate: bool = True
+    # Cross-process cache, rate limits and event fan-out; in-process when unset.
+    redis_url: str | None = None
+
+    openai_api_key: str | None = None
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o-mini"
+    openai_embedding_model: str = "text-embedding-3-small"
+
+    pinecone_api_key: str | None = None
+    pinecone_index_host: str | None = None
+
+    clerk_issuer: str | None = None
+    clerk_jwks_url: str | None = None
+    clerk_authorized_parties: CsvList = Field(default_factory=list)
+    clerk_webhook_secret: str | None = None
+
+    # base64 of 32 random bytes; generated into the data dir in dev when unset.
+    lifeos_master_key: str | None = None
+    # Older master keys still accepted while `rotate-master-key` re-wraps data keys.
+    lifeos_previous_master_keys: CsvList = Field(default_factory=list)
+
+    # GraphQL guard rails.
+    lifeos_max_query_depth: int = Field(default=12, ge=2, le=100)
+    lifeos_max_query_tokens: int = Field(default=2000, ge=50, le=100_000)
+    lifeos_max_aliases: int = Field(default=30, ge=1, le=1000)
+
+    # Capture limits.
+    lifeos_max_content_bytes: int = Field(default=1_000_000, ge=1_000)
+    lifeos_max_payload_bytes: int = Field(default=1_000_000, ge=1_000)
+    lifeos_max_batch_items: int = Field(default=5_000, ge=1)
+
+    _split = field_validator(
+        "lifeos_cors_origins",
+        "clerk_authorized_parties",
+        "lifeos_previous_master_keys",
+        mode="before",
+    )(_split_csv)
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(
+            ("postgresql://", "postgres://", "postgresql+psycopg://")
+        ):
+            raise ValueError("must be a postgresql:// URL")
+        return value or None
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis:// URL")
+        return value or None
+
+    @field_validator("lifeos_master_key")
+    @classmethod
+    def _check_master_key(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        _check_key_b64(value)
+        return value
+
+    @field_validator("lifeos_previous_master_keys")
+    @classmethod
+    def _check_previous_keys(cls, value: list[str]) -> list[str]:
+        for key in value:
+            _check_key_b64(key)
+        return value
+
+    @model_validator(mode="after")
+    def _check_prod(self) -> Settings:
+        if self.lifeos_env is Env.PROD:
+            missing = [
+                name
+                for name in ("database_url", "clerk_issuer", "lifeos_master_key")
+                if not getattr(self, name)
+            ]
+            if missing:
+                raise ValueError(
+                    "LIFEOS_ENV=prod requires " + ", ".join(m.upper() for m in missing)
+                )
+        return self
+
+    @property
+    def is_prod(self) -> bool:
+        return self.lifeos_env is Env.PROD
+
+    @property
+    def effective_clerk_jwks_url(self) -> str | None:
+        if self.clerk_jwks_url:
+            return self.clerk_jwks_url
+        if self.clerk_issuer:
+            return self.clerk_issuer.rstrip("/") + "/.well-known/jwks.json"
+        return None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings once; raise ``ConfigError`` with a one-line message."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(part) for part in first["loc"]) or "settings"
+        name = loc.upper() if first["loc"] else "LIFEOS_ENV"
+        msg = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"invalid setting {name}: {msg}") from None

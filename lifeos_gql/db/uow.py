@@ -1,0 +1,97 @@
+"""Units of work: one use case is one transaction, with the actor set in it.
+
+``lifeos.actor_id`` is set per transaction (``set_config(..., true)``) so
+row-level security policies can key on the acting user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql import Executable
+
+_SET_ACTOR = text("SELECT set_config('lifeos.actor_id', :actor, true)")
+
+
+class UnitOfWork:
+    """A transaction on one connection; repositories take it as ``uow``.
+
+    ``after_commit`` callbacks run once the transaction has committed (event
+    publication, cache invalidation): never for a rolled-back change.
+    """
+
+    def __init__(self, conn: AsyncConnection, actor_id: uuid.UUID | None) -> None:
+        self.conn = conn
+        self.actor_id = actor_id
+        self._after_commit: list[Any] = []
+
+    async def execute(
+        self,
+        statement: Executable,
+        params: Mapping[str, Any] | list[Mapping[str, Any]] | None = None,
+    ) -> CursorResult[Any]:
+        return await self.conn.execute(statement, params)
+
+    def after_commit(self, callback: Any) -> None:
+        self._after_commit.append(callback)
+
+
+class Database:
+    """Owns the engine; hands out units of work and per-request readers."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @asynccontextmanager
+    async def transaction(self, actor_id: uuid.UUID | None = None) -> AsyncIterator[UnitOfWork]:
+        async with self.engine.connect() as conn:
+            async with conn.begin():
+                await conn.execute(_SET_ACTOR, {"actor": str(actor_id) if actor_id else ""})
+                uow = UnitOfWork(conn, actor_id)
+                yield uow
+            for callback in uow._after_commit:
+                result = callback()
+                if asyncio.iscoroutine(result):
+                    await result
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+class RequestReader:
+    """A lazily opened read transaction shared by one request's loaders.
+
+    Loaders of one request may dispatch concurrently; a lock serialises them
+    on the single connection instead of taking one connection per loader.
+    """
+
+    def __init__(self, db: Database, actor_id: uuid.UUID | None) -> None:
+        self._db = db
+        self._actor_id = actor_id
+        self._lock = asyncio.Lock()
+        self._conn: AsyncConnection | None = None
+
+    @asynccontextmanager
+    async def use(self) -> AsyncIterator[UnitOfWork]:
+        async with self._lock:
+            if self._conn is None:
+                conn = await self._db.engine.connect()
+                await conn.begin()
+                await conn.execute(
+                    _SET_ACTOR, {"actor": str(self._actor_id) if self._actor_id else ""}
+                )
+                self._conn = conn
+            yield UnitOfWork(self._conn, self._actor_id)
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await conn.rollback()
+            await conn.close()

@@ -1,0 +1,1 @@
+"""Users: provisioning from verified identities, lookups."""

@@ -1,0 +1,1 @@
+"""Adapters to the outside world, each an interface with real implementations."""
