@@ -27,8 +27,13 @@ from lifeos_gql.db import migrate
 from lifeos_gql.db.embedded import start_embedded_postgres
 from lifeos_gql.db.engine import create_engine
 from lifeos_gql.db.uow import Database
+from lifeos_gql.domains.captures.service import CaptureCrypto
+from lifeos_gql.domains.privacy.key_store import PgDataKeyStore
 from lifeos_gql.infra.auth.dev_issuer import DevIssuer
 from lifeos_gql.infra.auth.factory import build_verifier
+from lifeos_gql.infra.crypto.fields import FieldCipher
+from lifeos_gql.infra.crypto.keystore import KeyService
+from lifeos_gql.infra.crypto.master_keys import MasterKeyring
 from lifeos_gql.runtime import Runtime
 
 log = logging.getLogger("lifeos_gql")
@@ -39,6 +44,18 @@ def resolve_database_url(settings: Settings) -> str:
     if settings.database_url:
         return settings.database_url
     return start_embedded_postgres(settings.lifeos_data_dir)
+
+
+def build_capture_crypto(settings: Settings, db: Database) -> CaptureCrypto:
+    """Master keyring (generated into the data dir in dev), key store, cipher."""
+    ring = MasterKeyring.from_settings(
+        settings.lifeos_master_key,
+        settings.lifeos_previous_master_keys,
+        settings.lifeos_data_dir,
+        allow_generate=not settings.is_prod,
+    )
+    cipher = FieldCipher()
+    return CaptureCrypto(KeyService(ring, PgDataKeyStore(db), cipher=cipher), cipher)
 
 
 async def _connect_redis(settings: Settings) -> object | None:
@@ -70,11 +87,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         http = httpx.AsyncClient(timeout=10.0)
         redis = await _connect_redis(settings)
         verifier = build_verifier(settings, http_client=http)
+        crypto = build_capture_crypto(settings, db)
         runtime = Runtime(
             settings=settings,
             database_url=database_url,
             db=db,
             authenticator=Authenticator(verifier, db),
+            capture_crypto=crypto,
             redis=redis,  # type: ignore[arg-type]
             migration_head=await asyncio.to_thread(migrate.head_revision, database_url),
         )

@@ -48,6 +48,6 @@ def make_context(
         runtime=runtime,
         actor=actor,
         reader=reader,
-        loaders=Loaders(reader),
+        loaders=Loaders(reader, actor, runtime.capture_crypto),
         request_id=request_id,
     )

@@ -12,7 +12,15 @@ from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
 
+from lifeos_gql.core.actor import Actor
 from lifeos_gql.db.uow import RequestReader, UnitOfWork
+from lifeos_gql.domains.captures import service as captures
+from lifeos_gql.domains.captures.models import CaptureRecord
+from lifeos_gql.domains.captures.service import CaptureCrypto
+from lifeos_gql.domains.sharing import service as sharing
+from lifeos_gql.domains.sharing.policy import Role
+from lifeos_gql.domains.streams import service as streams
+from lifeos_gql.domains.streams.models import Stream
 from lifeos_gql.domains.users import service as users
 from lifeos_gql.domains.users.models import User
 
@@ -45,5 +53,21 @@ async def _users(uow: UnitOfWork, ids: Sequence[uuid.UUID]) -> Mapping[uuid.UUID
 
 
 class Loaders:
-    def __init__(self, reader: RequestReader) -> None:
+    """One set per request; each batch function applies visibility for ``actor``."""
+
+    def __init__(self, reader: RequestReader, actor: Actor, crypto: CaptureCrypto) -> None:
+        async def streams_(uow: UnitOfWork, ids: Sequence[uuid.UUID]) -> Mapping[uuid.UUID, Stream]:
+            return await streams.streams_by_ids(uow=uow, actor=actor, ids=ids)
+
+        async def roles(uow: UnitOfWork, ids: Sequence[uuid.UUID]) -> Mapping[uuid.UUID, Role]:
+            return await sharing.stream_roles(uow=uow, actor=actor, stream_ids=ids)
+
+        async def captures_(
+            uow: UnitOfWork, ids: Sequence[uuid.UUID]
+        ) -> Mapping[uuid.UUID, CaptureRecord]:
+            return await captures.captures_by_ids(uow=uow, actor=actor, crypto=crypto, ids=ids)
+
         self.user: MappingLoader[uuid.UUID, User] = MappingLoader(reader, _users)
+        self.stream: MappingLoader[uuid.UUID, Stream] = MappingLoader(reader, streams_)
+        self.stream_role: MappingLoader[uuid.UUID, Role] = MappingLoader(reader, roles)
+        self.capture: MappingLoader[uuid.UUID, CaptureRecord] = MappingLoader(reader, captures_)

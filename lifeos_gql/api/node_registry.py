@@ -10,7 +10,9 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from lifeos_gql.api.context import Context
+from lifeos_gql.api.types.capture import Capture
 from lifeos_gql.api.types.node import Node
+from lifeos_gql.api.types.stream import Stream
 from lifeos_gql.api.types.user import User
 from lifeos_gql.core.errors import BadInput
 from lifeos_gql.core.ids import decode_global_id
@@ -26,7 +28,21 @@ async def _fetch_user(ctx: Context, user_id: uuid.UUID) -> Node | None:
     return User.from_model(model) if model else None
 
 
-FETCHERS: dict[str, NodeFetcher] = {"User": _fetch_user}
+async def _fetch_stream(ctx: Context, stream_id: uuid.UUID) -> Node | None:
+    model = await ctx.loaders.stream.get(stream_id)
+    return Stream.from_model(model) if model else None
+
+
+async def _fetch_capture(ctx: Context, capture_id: uuid.UUID) -> Node | None:
+    record = await ctx.loaders.capture.get(capture_id)
+    return Capture.from_record(record) if record else None
+
+
+FETCHERS: dict[str, NodeFetcher] = {
+    "User": _fetch_user,
+    "Stream": _fetch_stream,
+    "Capture": _fetch_capture,
+}
 
 
 async def resolve_node(ctx: Context, global_id: str) -> Node | None:

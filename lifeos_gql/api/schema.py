@@ -18,7 +18,10 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from lifeos_gql.api.errors import ErrorShaping, MaskedErrorShaping
+from lifeos_gql.api.resolvers.mutation import Mutation
 from lifeos_gql.api.resolvers.query import Query
+from lifeos_gql.api.types.capture import Capture
+from lifeos_gql.api.types.stream import Stream
 from lifeos_gql.api.types.user import User
 from lifeos_gql.config import Settings
 
@@ -45,7 +48,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     ]
     return LifeOSSchema(
         query=Query,
-        types=[User],
+        mutation=Mutation,
+        types=[User, Stream, Capture],
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=settings.is_prod),
     )

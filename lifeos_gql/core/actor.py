@@ -21,12 +21,14 @@ class Actor:
     """An authenticated user (or ``None`` user for anonymous callers).
 
     ``scopes`` narrows what a personal access token may do; interactive
-    sessions (JWTs) carry every scope.
+    sessions (JWTs) carry every scope. ``stream_id`` is set for a per-stream
+    ingest token: such an actor may only add captures to that one stream.
     """
 
     user_id: uuid.UUID | None
     scopes: frozenset[Scope] = field(default=ALL_SCOPES)
-    via: str = "anonymous"  # "jwt", "dev-jwt", "api-token", "anonymous"
+    via: str = "anonymous"  # "jwt", "dev-jwt", "api-token", "ingest-token", "anonymous"
+    stream_id: uuid.UUID | None = None
 
     @property
     def is_authenticated(self) -> bool:

@@ -36,7 +36,7 @@ class UnitOfWork:
         self,
         statement: Executable,
         params: Mapping[str, Any] | list[Mapping[str, Any]] | None = None,
-    ) -> CursorResult[Any]:
+    ) -> CursorResult[*tuple[Any, ...]]:
         return await self.conn.execute(statement, params)
 
     def after_commit(self, callback: Any) -> None:

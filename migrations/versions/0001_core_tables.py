@@ -3,7 +3,7 @@
 Every user-data table carries ``owner_id`` (the future Citus distribution
 key, and the column row-level security keys on). Secrets and captured text
 are stored encrypted (``*_enc`` columns, AES-256-GCM under per-owner data
-keys); ``data_key_id`` says which key sealed a row.
+keys of the row's owner; ``data_keys`` records which master key wraps each).
 
 Revision ID: 0001
 Revises:
@@ -67,7 +67,6 @@ def upgrade() -> None:
             author_id uuid REFERENCES users(id) ON DELETE SET NULL,
             occurred_at timestamptz NOT NULL,
             captured_at timestamptz NOT NULL DEFAULT now(),
-            data_key_id uuid REFERENCES data_keys(id) ON DELETE SET NULL,
             title_enc bytea,
             content_enc bytea,
             data_enc bytea,
@@ -93,7 +92,6 @@ def upgrade() -> None:
             id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
             owner_id uuid NOT NULL REFERENCES users(id) ON DELETE CASCADE,
             kind text NOT NULL,
-            data_key_id uuid REFERENCES data_keys(id) ON DELETE SET NULL,
             text_enc bytea NOT NULL,
             confidence real NOT NULL CHECK (confidence BETWEEN 0 AND 1),
             producer text NOT NULL,

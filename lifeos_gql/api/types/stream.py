@@ -1,0 +1,99 @@
+"""The ``Stream`` type and its connection."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from lifeos_gql.api.context import Context
+from lifeos_gql.api.types.capture import CaptureConnection
+from lifeos_gql.api.types.common import PageInfo, Role, SourceKind
+from lifeos_gql.api.types.node import Node
+from lifeos_gql.api.types.user import User
+from lifeos_gql.core.cursors import clamp_first, encode_cursor
+from lifeos_gql.core.ids import encode_global_id
+from lifeos_gql.domains.captures import service as captures
+from lifeos_gql.domains.streams.models import Stream as StreamModel
+
+
+@strawberry.type(description="A source channel a user owns: 'Work email', 'Kindle highlights'…")
+class Stream(Node):
+    name: str
+    source: SourceKind
+    created_at: datetime
+    _model: strawberry.Private[StreamModel]
+
+    @strawberry.field(description="The stream's owner.")
+    async def owner(self, info: Info[Context, None]) -> User | None:
+        model = await info.context.loaders.user.get(self._model.owner_id)
+        return User.from_model(model) if model else None
+
+    @strawberry.field(description="The caller's role on this stream.")
+    async def my_role(self, info: Info[Context, None]) -> Role | None:
+        role = await info.context.loaders.stream_role.get(self._model.id)
+        return Role.from_domain(role) if role else None
+
+    @strawberry.field(description="Captures of this stream, newest first.")
+    async def captures(
+        self,
+        info: Info[Context, None],
+        first: int | None = 20,
+        after: str | None = None,
+        from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
+        to: datetime | None = None,
+    ) -> CaptureConnection:
+        ctx = info.context
+        async with ctx.reader.use() as uow:
+            records, has_next = await captures.page_captures(
+                uow=uow,
+                actor=ctx.actor,
+                crypto=ctx.runtime.capture_crypto,
+                first=clamp_first(first),
+                after=after,
+                stream_ids=[self._model.id],
+                since=from_,
+                until=to,
+            )
+        return CaptureConnection.build(records, has_next)
+
+    @classmethod
+    def from_model(cls, model: StreamModel) -> Stream:
+        return cls(
+            id=strawberry.ID(encode_global_id("Stream", model.id)),
+            name=model.name,
+            source=SourceKind.from_domain(model.source),
+            created_at=model.created_at,
+            _model=model,
+        )
+
+
+@strawberry.type
+class StreamEdge:
+    cursor: str
+    node: Stream
+
+
+@strawberry.type(description="A keyset-paginated list of streams, oldest first.")
+class StreamConnection:
+    edges: list[StreamEdge]
+    page_info: PageInfo
+
+    @strawberry.field
+    def nodes(self) -> list[Stream]:
+        return [edge.node for edge in self.edges]
+
+    @classmethod
+    def build(cls, models: list[StreamModel], has_next: bool) -> StreamConnection:
+        edges = [
+            StreamEdge(cursor=encode_cursor(m.created_at, m.id), node=Stream.from_model(m))
+            for m in models
+        ]
+        return cls(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None
+            ),
+        )

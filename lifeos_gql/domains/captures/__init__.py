@@ -1,0 +1,1 @@
+"""Captures: the items of a stream, stored encrypted, deduplicated, audited."""

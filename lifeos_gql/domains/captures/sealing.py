@@ -1,0 +1,41 @@
+"""Encrypt and decrypt capture fields; the only place captures touch keys.
+
+Ciphertexts are bound to their row and column (associated data), so they
+cannot be swapped between captures. The content hash is an HMAC keyed from
+the owner's data key: equal content dedups within a stream, but the hash
+reveals nothing guessable to someone holding only the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from typing import Any
+
+import orjson
+
+from lifeos_gql.infra.crypto.fields import FieldCipher, field_aad
+
+_HASH_LABEL = b"lifeos/captures/content-hash/v1"
+
+
+def content_hash(data_key: bytes, identity: list[Any]) -> bytes:
+    hash_key = hmac.new(data_key, _HASH_LABEL, hashlib.sha256).digest()
+    return hmac.new(hash_key, orjson.dumps(identity), hashlib.sha256).digest()
+
+
+def seal(
+    cipher: FieldCipher, data_key: bytes, capture_id: uuid.UUID, column: str, value: bytes | None
+) -> bytes | None:
+    if value is None:
+        return None
+    return cipher.encrypt(data_key, value, aad=field_aad(f"captures.{column}", capture_id))
+
+
+def unseal(
+    cipher: FieldCipher, data_key: bytes, capture_id: uuid.UUID, column: str, value: bytes | None
+) -> bytes | None:
+    if value is None:
+        return None
+    return cipher.decrypt(data_key, bytes(value), aad=field_aad(f"captures.{column}", capture_id))

@@ -1,0 +1,433 @@
+"""Use cases of the captures domain: ingest (single and batch) and reads.
+
+Everything about one request happens in one transaction: validation, role
+checks, encryption, one multi-row insert, duplicate lookup, the audit row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from lifeos_gql.core.actor import Actor
+from lifeos_gql.core.clock import utcnow
+from lifeos_gql.core.cursors import decode_cursor
+from lifeos_gql.core.errors import BadInput, Conflict, PayloadTooLarge, Unauthenticated
+from lifeos_gql.db.uow import UnitOfWork
+from lifeos_gql.domains.audit import service as audit
+from lifeos_gql.domains.captures import repository
+from lifeos_gql.domains.captures.models import (
+    AnalysisStatus,
+    CaptureDraft,
+    CaptureLimits,
+    CaptureRecord,
+    DuplicateReason,
+    IngestOutcome,
+    IngestStatus,
+)
+from lifeos_gql.domains.captures.sealing import content_hash, seal, unseal
+from lifeos_gql.domains.captures.validation import (
+    Invalid,
+    ValidDraft,
+    content_identity,
+    validate,
+)
+from lifeos_gql.domains.sharing import policy
+from lifeos_gql.domains.sharing import service as sharing
+from lifeos_gql.domains.streams import service as streams
+from lifeos_gql.infra.crypto.fields import FieldCipher
+from lifeos_gql.infra.crypto.keystore import KeyService
+
+
+class CaptureCrypto:
+    """The key service and cipher captures are sealed with (one per process)."""
+
+    def __init__(self, keys: KeyService, cipher: FieldCipher) -> None:
+        self.keys = keys
+        self.cipher = cipher
+
+
+def _require_user(actor: Actor) -> uuid.UUID:
+    if actor.user_id is None:
+        raise Unauthenticated("Sign in to capture")
+    return actor.user_id
+
+
+async def ingest(
+    *,
+    uow: UnitOfWork,
+    actor: Actor,
+    crypto: CaptureCrypto,
+    limits: CaptureLimits,
+    drafts: Sequence[CaptureDraft],
+    idempotency_key: str | None = None,
+) -> list[IngestOutcome]:
+    """Capture ``drafts``; one outcome per draft, in order.
+
+    Bad items are reported (``INVALID`` with a code) while the good ones are
+    stored. A retried item (same stream and external id, or identical
+    content) is ``DUPLICATE`` and returns the first capture. With an
+    ``idempotency_key`` a retried request returns the first response.
+    """
+    user_id = _require_user(actor)
+    if len(drafts) > limits.max_batch_items:
+        raise PayloadTooLarge(
+            f"{len(drafts)} items; a batch holds at most {limits.max_batch_items}",
+            field="inputs",
+        )
+    if idempotency_key is not None:
+        return await _ingest_idempotent(
+            uow=uow,
+            actor=actor,
+            user_id=user_id,
+            crypto=crypto,
+            limits=limits,
+            drafts=drafts,
+            key=idempotency_key,
+        )
+    return await _ingest(uow=uow, actor=actor, crypto=crypto, limits=limits, drafts=drafts)
+
+
+async def _ingest(
+    *,
+    uow: UnitOfWork,
+    actor: Actor,
+    crypto: CaptureCrypto,
+    limits: CaptureLimits,
+    drafts: Sequence[CaptureDraft],
+) -> list[IngestOutcome]:
+    user_id = _require_user(actor)
+    now = utcnow()
+    outcomes: dict[int, IngestOutcome] = {}
+    valid: dict[int, ValidDraft] = {}
+    for index, draft in enumerate(drafts):
+        checked = validate(draft, limits, now)
+        if isinstance(checked, Invalid):
+            outcomes[index] = IngestOutcome(
+                index,
+                IngestStatus.INVALID,
+                code=checked.code,
+                message=checked.message,
+                field=checked.field,
+            )
+        else:
+            valid[index] = checked
+
+    stream_ids = list({v.draft.stream_id for v in valid.values()})
+    roles = await sharing.stream_roles(uow=uow, actor=actor, stream_ids=stream_ids)
+    owners = {
+        sid: s.owner_id
+        for sid, s in (await streams.streams_by_ids(uow=uow, actor=actor, ids=stream_ids)).items()
+    }
+    for index, v in list(valid.items()):
+        role = roles.get(v.draft.stream_id)
+        if role is None:
+            outcomes[index] = IngestOutcome(
+                index,
+                IngestStatus.INVALID,
+                code="NOT_FOUND",
+                message="Stream not found",
+                field="streamId",
+            )
+            del valid[index]
+        elif not policy.can_capture(role):
+            outcomes[index] = IngestOutcome(
+                index,
+                IngestStatus.INVALID,
+                code="FORBIDDEN",
+                message=f"Your role ({role.value}) may not capture into this stream",
+                field="streamId",
+            )
+            del valid[index]
+
+    keys: dict[uuid.UUID, bytes] = {}
+    for owner in {owners[v.draft.stream_id] for v in valid.values()}:
+        key = await crypto.keys.data_key_for(owner, create=True)
+        assert key is not None  # create=True never answers None
+        keys[owner] = key
+
+    rows: list[repository.NewCaptureRow] = []
+    row_of: dict[int, repository.NewCaptureRow] = {}
+    first_by_identity: dict[tuple[uuid.UUID, str, Any], int] = {}
+    in_batch_dupes: dict[int, tuple[int, DuplicateReason]] = {}
+    for index, v in valid.items():
+        owner = owners[v.draft.stream_id]
+        digest = content_hash(keys[owner], content_identity(v))
+        ext_key = (v.draft.stream_id, "ext", v.draft.external_id)
+        hash_key = (v.draft.stream_id, "hash", digest)
+        if v.draft.external_id is not None and ext_key in first_by_identity:
+            in_batch_dupes[index] = (first_by_identity[ext_key], DuplicateReason.EXTERNAL_ID)
+            continue
+        if hash_key in first_by_identity:
+            in_batch_dupes[index] = (first_by_identity[hash_key], DuplicateReason.CONTENT_HASH)
+            continue
+        if v.draft.external_id is not None:
+            first_by_identity[ext_key] = index
+        first_by_identity[hash_key] = index
+        capture_id = uuid.uuid4()
+        data_key = keys[owner]
+        row = repository.NewCaptureRow(
+            id=capture_id,
+            owner_id=owner,
+            stream_id=v.draft.stream_id,
+            author_id=user_id,
+            occurred_at=v.occurred_at,
+            title_enc=seal(
+                crypto.cipher,
+                data_key,
+                capture_id,
+                "title",
+                v.title.encode() if v.title is not None else None,
+            ),
+            content_enc=seal(
+                crypto.cipher,
+                data_key,
+                capture_id,
+                "content",
+                v.content.encode() if v.content is not None else None,
+            ),
+            data_enc=seal(crypto.cipher, data_key, capture_id, "data", v.data_json),
+            content_hash=digest,
+            size_bytes=v.size_bytes,
+            external_id=v.draft.external_id,
+        )
+        rows.append(row)
+        row_of[index] = row
+
+    inserted = await repository.insert_many(uow, rows)
+    created: dict[int, CaptureRecord] = {}
+    for index, row in row_of.items():
+        if row.id in inserted:
+            v = valid[index]
+            created[index] = CaptureRecord(
+                id=row.id,
+                owner_id=row.owner_id,
+                stream_id=row.stream_id,
+                author_id=user_id,
+                occurred_at=row.occurred_at,
+                captured_at=now,
+                title=v.title,
+                content=v.content,
+                data=orjson.loads(v.data_json) if v.data_json else None,
+                external_id=row.external_id,
+                size_bytes=row.size_bytes,
+                analysis_status=AnalysisStatus.PENDING,
+                analysis_error=None,
+            )
+            outcomes[index] = IngestOutcome(index, IngestStatus.CREATED, capture=created[index])
+
+    conflicted = {i: r for i, r in row_of.items() if r.id not in inserted}
+    if conflicted:
+        existing = await repository.find_existing(
+            uow, [(r.stream_id, r.external_id, r.content_hash) for r in conflicted.values()]
+        )
+        for index, row in conflicted.items():
+            match, reason = _match_existing(row, existing)
+            record = _decrypt(crypto, keys, match) if match is not None else None
+            outcomes[index] = IngestOutcome(
+                index, IngestStatus.DUPLICATE, capture=record, duplicate_reason=reason
+            )
+    for index, (first, reason) in in_batch_dupes.items():
+        outcomes[index] = IngestOutcome(
+            index,
+            IngestStatus.DUPLICATE,
+            capture=outcomes[first].capture,
+            duplicate_reason=reason,
+        )
+
+    if created:
+        await audit.record(
+            uow=uow,
+            owner_id=user_id,
+            action="capture.create",
+            target_type="Capture",
+            details={
+                "count": len(created),
+                "streams": sorted({str(c.stream_id) for c in created.values()}),
+                "ids": [str(c.id) for c in created.values()],
+            },
+        )
+    return [outcomes[i] for i in range(len(drafts))]
+
+
+def _match_existing(
+    row: repository.NewCaptureRow, existing: Sequence[Any]
+) -> tuple[Any | None, DuplicateReason | None]:
+    for found in existing:
+        if found.stream_id != row.stream_id:
+            continue
+        if row.external_id is not None and found.external_id == row.external_id:
+            return found, DuplicateReason.EXTERNAL_ID
+    for found in existing:
+        if found.stream_id == row.stream_id and bytes(found.content_hash) == row.content_hash:
+            return found, DuplicateReason.CONTENT_HASH
+    return None, None
+
+
+def _decrypt(crypto: CaptureCrypto, keys: dict[uuid.UUID, bytes], row: Any) -> CaptureRecord:
+    data_key = keys.get(row.owner_id)
+    title = content = data = None
+    if data_key is not None:
+        cipher = crypto.cipher
+        raw_title = unseal(cipher, data_key, row.id, "title", row.title_enc)
+        raw_content = unseal(cipher, data_key, row.id, "content", row.content_enc)
+        raw_data = unseal(cipher, data_key, row.id, "data", row.data_enc)
+        title = raw_title.decode() if raw_title is not None else None
+        content = raw_content.decode() if raw_content is not None else None
+        data = orjson.loads(raw_data) if raw_data is not None else None
+    return CaptureRecord(
+        id=row.id,
+        owner_id=row.owner_id,
+        stream_id=row.stream_id,
+        author_id=row.author_id,
+        occurred_at=row.occurred_at,
+        captured_at=row.captured_at,
+        title=title,
+        content=content,
+        data=data,
+        external_id=row.external_id,
+        size_bytes=row.size_bytes,
+        analysis_status=AnalysisStatus(row.analysis_status),
+        analysis_error=row.analysis_error,
+    )
+
+
+async def _keys_for(crypto: CaptureCrypto, owners: set[uuid.UUID]) -> dict[uuid.UUID, bytes]:
+    keys: dict[uuid.UUID, bytes] = {}
+    for owner in owners:
+        key = await crypto.keys.data_key_for(owner, create=False)
+        if key is not None:
+            keys[owner] = key
+    return keys
+
+
+async def decrypt_rows(crypto: CaptureCrypto, rows: Sequence[Any]) -> list[CaptureRecord]:
+    keys = await _keys_for(crypto, {row.owner_id for row in rows})
+    return [_decrypt(crypto, keys, row) for row in rows]
+
+
+async def captures_by_ids(
+    *, uow: UnitOfWork, actor: Actor, crypto: CaptureCrypto, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, CaptureRecord]:
+    """Batch getter for loaders: visible captures, decrypted."""
+    rows = await repository.get_many(uow, ids)
+    roles = await sharing.stream_roles(
+        uow=uow, actor=actor, stream_ids=list({r.stream_id for r in rows})
+    )
+    visible = [r for r in rows if policy.can_read(roles.get(r.stream_id))]
+    return {record.id: record for record in await decrypt_rows(crypto, visible)}
+
+
+async def page_captures(
+    *,
+    uow: UnitOfWork,
+    actor: Actor,
+    crypto: CaptureCrypto,
+    first: int,
+    after: str | None,
+    stream_ids: Sequence[uuid.UUID] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> tuple[list[CaptureRecord], bool]:
+    """A keyset page of visible captures, newest first; returns (page, has_next)."""
+    user_id = actor.user_id
+    if user_id is None:
+        return [], False
+    if since is not None and until is not None and since >= until:
+        raise BadInput("`from` must be before `to`", field="from")
+    cursor = decode_cursor(after) if after else None
+    rows = await repository.page(
+        uow,
+        user_id=user_id,
+        stream_ids=stream_ids,
+        after=cursor,
+        since=since,
+        until=until,
+        limit=first + 1,
+    )
+    records = await decrypt_rows(crypto, rows[:first])
+    return records, len(rows) > first
+
+
+def _request_hash(drafts: Sequence[CaptureDraft]) -> bytes:
+    canonical = orjson.dumps(
+        [
+            [
+                str(d.stream_id),
+                d.occurred_at.isoformat() if d.occurred_at else None,
+                d.title,
+                d.content,
+                d.data,
+                d.external_id,
+            ]
+            for d in drafts
+        ],
+        option=orjson.OPT_SORT_KEYS,
+    )
+    return hashlib.sha256(canonical).digest()
+
+
+async def _ingest_idempotent(
+    *,
+    uow: UnitOfWork,
+    actor: Actor,
+    user_id: uuid.UUID,
+    crypto: CaptureCrypto,
+    limits: CaptureLimits,
+    drafts: Sequence[CaptureDraft],
+    key: str,
+) -> list[IngestOutcome]:
+    if not 0 < len(key) <= 255:
+        raise BadInput("Idempotency-Key must be 1 to 255 characters", field="Idempotency-Key")
+    scope = "captures"
+    request_hash = _request_hash(drafts)
+    await repository.lock_idempotency_key(uow, user_id, scope, key)
+    stored = await repository.get_idempotent(uow, user_id, scope, key)
+    if stored is not None:
+        if stored[0] != request_hash:
+            raise Conflict(
+                "Idempotency-Key was already used for a different request",
+                field="Idempotency-Key",
+            )
+        return await _replay(uow=uow, actor=actor, crypto=crypto, saved=stored[1])
+    outcomes = await _ingest(uow=uow, actor=actor, crypto=crypto, limits=limits, drafts=drafts)
+    saved = [
+        {
+            "index": o.index,
+            "status": o.status.value,
+            "id": str(o.capture.id) if o.capture else None,
+            "reason": o.duplicate_reason.value if o.duplicate_reason else None,
+            "code": o.code,
+            "message": o.message,
+            "field": o.field,
+        }
+        for o in outcomes
+    ]
+    await repository.put_idempotent(
+        uow, user_id, scope, key, request_hash, orjson.dumps(saved).decode()
+    )
+    return outcomes
+
+
+async def _replay(
+    *, uow: UnitOfWork, actor: Actor, crypto: CaptureCrypto, saved: list[dict[str, Any]]
+) -> list[IngestOutcome]:
+    ids = [uuid.UUID(s["id"]) for s in saved if s["id"]]
+    records = await captures_by_ids(uow=uow, actor=actor, crypto=crypto, ids=ids)
+    return [
+        IngestOutcome(
+            index=s["index"],
+            status=IngestStatus(s["status"]),
+            capture=records.get(uuid.UUID(s["id"])) if s["id"] else None,
+            duplicate_reason=DuplicateReason(s["reason"]) if s["reason"] else None,
+            code=s["code"],
+            message=s["message"],
+            field=s["field"],
+        )
+        for s in saved
+    ]

@@ -1,0 +1,1 @@
+"""Privacy: per-user data keys (crypto-shredding), export and erasure."""

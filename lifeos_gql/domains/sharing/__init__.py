@@ -1,0 +1,1 @@
+"""Sharing: roles on streams and the visibility policy."""

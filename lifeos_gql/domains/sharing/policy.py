@@ -1,0 +1,43 @@
+"""Pure permission rules: the one place that says who may do what.
+
+OWNER: everything, share, revoke, delete. COLLABORATOR: read, add captures,
+link nodes, request analysis. VIEWER: read only.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    OWNER = "OWNER"
+    COLLABORATOR = "COLLABORATOR"
+    VIEWER = "VIEWER"
+
+
+_RANK = {Role.VIEWER: 1, Role.COLLABORATOR: 2, Role.OWNER: 3}
+
+
+def at_least(role: Role | None, required: Role) -> bool:
+    return role is not None and _RANK[role] >= _RANK[required]
+
+
+def can_read(role: Role | None) -> bool:
+    return at_least(role, Role.VIEWER)
+
+
+def can_capture(role: Role | None) -> bool:
+    return at_least(role, Role.COLLABORATOR)
+
+
+def can_link(role: Role | None) -> bool:
+    return at_least(role, Role.COLLABORATOR)
+
+
+def can_request_analysis(role: Role | None) -> bool:
+    return at_least(role, Role.COLLABORATOR)
+
+
+def can_manage(role: Role | None) -> bool:
+    """Rename, delete, share, revoke: the owner only."""
+    return role is Role.OWNER

@@ -1,0 +1,31 @@
+"""SQL of the sharing domain."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import text
+
+from lifeos_gql.db.uow import UnitOfWork
+from lifeos_gql.domains.sharing.policy import Role
+
+_ROLES = text(
+    """
+    SELECT s.id,
+           CASE WHEN s.owner_id = :user THEN 'OWNER' ELSE g.role END AS role
+    FROM streams s
+    LEFT JOIN grants g ON g.stream_id = s.id AND g.grantee_id = :user
+    WHERE s.id = ANY(:ids) AND (s.owner_id = :user OR g.role IS NOT NULL)
+    """
+)
+
+
+async def roles_for_streams(
+    uow: UnitOfWork, user_id: uuid.UUID, stream_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Role]:
+    """The user's role on each stream; streams they can't see are absent."""
+    if not stream_ids:
+        return {}
+    rows = await uow.execute(_ROLES, {"user": user_id, "ids": list(stream_ids)})
+    return {row[0]: Role(row[1]) for row in rows}

@@ -1,0 +1,1 @@
+"""Streams: the source channels a user owns (\"Work email\", \"Oura ring\")."""
