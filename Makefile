@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-unit test-integration test-acceptance lint format schema lock worker clean
+.PHONY: bench-ingest install run test test-unit test-integration test-acceptance lint format schema lock worker clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,9 @@ schema: install  ## re-export schema.graphql
 
 lock: install  ## re-resolve requirements.lock from pyproject.toml
 	$(BIN)/uv pip compile --quiet --python-version 3.11 --extra dev -o requirements.lock pyproject.toml
+
+bench-ingest: install  ## captureBatch over HTTP vs raw COPY on the same database
+	$(BIN)/python bench/ingest.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
