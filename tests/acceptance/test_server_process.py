@@ -144,8 +144,24 @@ def test_prod_refuses_dev_tokens(db_url, data_dir: Path):
 
 @pytest.mark.parametrize("restart", [True])
 def test_embedded_defaults_start_and_restart(tmp_path: Path, restart):
-    """`make run`'s path: no DATABASE_URL → embedded Postgres under the data dir."""
-    data_dir = tmp_path / ".lifeos"
+    """`make run`'s path: no DATABASE_URL → embedded Postgres under the data dir.
+
+    As root, pgserver runs postgres as its own user, which cannot enter
+    pytest's 0700 tmp dirs: use a traversable directory of our own.
+    """
+    import shutil
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="lifeos-embedded-"))
+    base.chmod(0o755)
+    data_dir = base / ".lifeos"
+    try:
+        _embedded_round_trip(data_dir)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _embedded_round_trip(data_dir: Path) -> None:
     first = start_server({}, data_dir, timeout=120)
     try:
         assert httpx.get(first.base_url + "/readyz").json()["status"] == "ready"
