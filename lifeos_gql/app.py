@@ -34,6 +34,7 @@ from lifeos_gql.infra.auth.factory import build_verifier
 from lifeos_gql.infra.crypto.fields import FieldCipher
 from lifeos_gql.infra.crypto.keystore import KeyService
 from lifeos_gql.infra.crypto.master_keys import MasterKeyring
+from lifeos_gql.rest.routes import rest_routes
 from lifeos_gql.runtime import Runtime
 
 log = logging.getLogger("lifeos_gql")
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/graphql", view, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", view),
         Mount("/static/graphiql", app=graphiql_static_app(), name="graphiql-static"),
+        *rest_routes(),
     ]
     if not settings.is_prod:
         routes.append(Route("/.well-known/dev-jwks.json", dev_jwks, methods=["GET"]))

@@ -11,8 +11,10 @@ import uuid
 from collections import OrderedDict
 
 from lifeos_gql.core.actor import ALL_SCOPES, Actor
-from lifeos_gql.core.errors import Unauthenticated
+from lifeos_gql.core.errors import Forbidden, Unauthenticated
 from lifeos_gql.db.uow import Database
+from lifeos_gql.domains.tokens import service as ingest_tokens
+from lifeos_gql.domains.tokens.secret import is_ingest_token
 from lifeos_gql.domains.users import service as users
 from lifeos_gql.infra.auth.tokens import TokenVerifier, VerifiedToken
 
@@ -24,18 +26,37 @@ class Authenticator:
         self._cache: OrderedDict[tuple[str, str | None, str | None], uuid.UUID] = OrderedDict()
         self._cache_size = cache_size
 
-    async def authenticate(self, authorization: str | None) -> Actor:
-        """Anonymous without a header; ``Unauthenticated`` for any bad credential."""
+    async def authenticate(
+        self, authorization: str | None, *, allow_ingest_token: bool = False
+    ) -> Actor:
+        """Anonymous without a header; ``Unauthenticated`` for any bad credential.
+
+        A per-stream ingest token is refused (``Forbidden``) unless the caller
+        says the request is one it may authorise (``allow_ingest_token``).
+        """
         if authorization is None or not authorization.strip():
             return Actor.anonymous()
         scheme, _, token = authorization.strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("Authorization must be 'Bearer <token>'", reason="bad_scheme")
+        if is_ingest_token(token.strip()):
+            return await self._ingest_actor(token.strip(), allowed=allow_ingest_token)
         verified = await self._verifier.verify(token.strip())
         user_id = await self._user_id_for(verified)
         return Actor(
             user_id=user_id, scopes=ALL_SCOPES, via="dev-jwt" if verified.is_dev else "jwt"
         )
+
+    async def _ingest_actor(self, token: str, *, allowed: bool) -> Actor:
+        # Not cached: a revoked token must stop working on its next request.
+        async with self._db.transaction() as uow:
+            row = await ingest_tokens.resolve_ingest_token(uow=uow, token=token)
+        if not allowed:
+            raise Forbidden(
+                "Ingest tokens only authorise POST /v1/streams/{streamId}/captures",
+                reason="ingest_token_scope",
+            )
+        return ingest_tokens.ingest_actor(row)
 
     async def _user_id_for(self, token: VerifiedToken) -> uuid.UUID:
         subject = f"{token.issuer}|{token.subject}"

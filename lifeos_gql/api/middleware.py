@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lifeos_gql.core.errors import DomainError, Unauthenticated
+from lifeos_gql.rest.paths import accepts_ingest_token
 from lifeos_gql.runtime import Runtime
 
 log = logging.getLogger("lifeos_gql.auth")
@@ -80,7 +81,9 @@ class AuthMiddleware:
         authorization = Headers(scope=scope).get("authorization")
         try:
             runtime: Runtime = scope["app"].state.runtime
-            state["actor"] = await runtime.authenticator.authenticate(authorization)
+            state["actor"] = await runtime.authenticator.authenticate(
+                authorization, allow_ingest_token=accepts_ingest_token(scope)
+            )
         except DomainError as error:
             if isinstance(error, Unauthenticated):
                 log.info("auth failure: %s", error.extensions.get("reason", error.message))

@@ -1,1 +1,1 @@
-"""rest"""
+"""REST endpoints under ``/v1``: capture ingest for devices and scripts, OpenAPI."""

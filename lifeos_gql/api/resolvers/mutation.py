@@ -6,6 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 from lifeos_gql.api.context import Context
+from lifeos_gql.api.resolvers.ingest_tokens import IngestTokenMutations
 from lifeos_gql.api.types.ingest import (
     CaptureBatchPayload,
     CaptureInput,
@@ -44,7 +45,7 @@ _ITEM_ERRORS: dict[str, type[DomainError]] = {"NOT_FOUND": NotFound, "FORBIDDEN"
 
 
 @strawberry.type
-class Mutation:
+class Mutation(IngestTokenMutations):
     @strawberry.mutation(description="Create a stream you own.")
     async def create_stream(self, info: Info[Context, None], input: CreateStreamInput) -> Stream:
         ctx = info.context

@@ -1,0 +1,1 @@
+"""Per-stream ingest tokens: write-only credentials for devices and scripts."""
