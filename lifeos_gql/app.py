@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+from redis.asyncio import Redis
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -21,49 +22,21 @@ from lifeos_gql.api.graphiql import graphiql_static_app
 from lifeos_gql.api.middleware import AuthMiddleware, RequestIdMiddleware
 from lifeos_gql.api.schema import build_schema
 from lifeos_gql.api.view import LifeOSGraphQL
+from lifeos_gql.bootstrap import open_runtime
 from lifeos_gql.config import Settings, load_settings
 from lifeos_gql.core.errors import ConfigError
 from lifeos_gql.db import migrate
-from lifeos_gql.db.embedded import start_embedded_postgres
-from lifeos_gql.db.engine import create_engine
-from lifeos_gql.db.uow import Database
-from lifeos_gql.domains.captures.service import CaptureCrypto
-from lifeos_gql.domains.privacy.key_store import PgDataKeyStore
 from lifeos_gql.infra.auth.dev_issuer import DevIssuer
 from lifeos_gql.infra.auth.factory import build_verifier
-from lifeos_gql.infra.crypto.fields import FieldCipher
-from lifeos_gql.infra.crypto.keystore import KeyService
-from lifeos_gql.infra.crypto.master_keys import MasterKeyring
 from lifeos_gql.rest.routes import rest_routes
 from lifeos_gql.runtime import Runtime
 
 log = logging.getLogger("lifeos_gql")
 
 
-def resolve_database_url(settings: Settings) -> str:
-    """``DATABASE_URL`` when set, else the embedded server (started here)."""
-    if settings.database_url:
-        return settings.database_url
-    return start_embedded_postgres(settings.lifeos_data_dir)
-
-
-def build_capture_crypto(settings: Settings, db: Database) -> CaptureCrypto:
-    """Master keyring (generated into the data dir in dev), key store, cipher."""
-    ring = MasterKeyring.from_settings(
-        settings.lifeos_master_key,
-        settings.lifeos_previous_master_keys,
-        settings.lifeos_data_dir,
-        allow_generate=not settings.is_prod,
-    )
-    cipher = FieldCipher()
-    return CaptureCrypto(KeyService(ring, PgDataKeyStore(db), cipher=cipher), cipher)
-
-
-async def _connect_redis(settings: Settings) -> object | None:
+async def _connect_redis(settings: Settings) -> Redis | None:
     if not settings.redis_url:
         return None
-    from redis.asyncio import Redis
-
     client = Redis.from_url(settings.redis_url)
     try:
         await client.ping()
@@ -78,35 +51,28 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        database_url = await asyncio.to_thread(resolve_database_url, settings)
-        if settings.lifeos_auto_migrate:
-            await asyncio.to_thread(migrate.upgrade, database_url)
-        else:
-            await asyncio.to_thread(migrate.check_pgvector, database_url)
-        engine = create_engine(database_url, pool_size=settings.database_pool_size)
-        db = Database(engine)
-        http = httpx.AsyncClient(timeout=10.0)
-        redis = await _connect_redis(settings)
-        verifier = build_verifier(settings, http_client=http)
-        crypto = build_capture_crypto(settings, db)
-        runtime = Runtime(
-            settings=settings,
-            database_url=database_url,
-            db=db,
-            authenticator=Authenticator(verifier, db),
-            capture_crypto=crypto,
-            redis=redis,  # type: ignore[arg-type]
-            migration_head=await asyncio.to_thread(migrate.head_revision, database_url),
-        )
-        app.state.runtime = runtime
-        log.info("LifeOS ready on http://%s:%s/graphql", settings.lifeos_host, settings.lifeos_port)
-        try:
-            yield
-        finally:
-            await http.aclose()
-            if redis is not None:
-                await redis.aclose()  # type: ignore[attr-defined]
-            await db.dispose()
+        async with open_runtime(settings, pool_size=settings.database_pool_size) as core:
+            http = httpx.AsyncClient(timeout=10.0)
+            redis = await _connect_redis(settings)
+            verifier = build_verifier(settings, http_client=http)
+            app.state.runtime = Runtime(
+                settings=settings,
+                database_url=core.database_url,
+                db=core.db,
+                authenticator=Authenticator(verifier, core.db),
+                capture_crypto=core.capture_crypto,
+                redis=redis,
+                migration_head=await asyncio.to_thread(migrate.head_revision, core.database_url),
+            )
+            log.info(
+                "LifeOS ready on http://%s:%s/graphql", settings.lifeos_host, settings.lifeos_port
+            )
+            try:
+                yield
+            finally:
+                await http.aclose()
+                if redis is not None:
+                    await redis.aclose()
 
     view = LifeOSGraphQL(build_schema(settings), allowed_origins=settings.lifeos_cors_origins)
 

@@ -96,7 +96,7 @@ def migrate(
     down: Annotated[bool, typer.Option("--down", help="Downgrade to REVISION.")] = False,
 ) -> None:
     """Apply (or revert) database migrations."""
-    from lifeos_gql.app import resolve_database_url
+    from lifeos_gql.bootstrap import resolve_database_url
     from lifeos_gql.db import migrate as migrations
 
     url = resolve_database_url(_settings())

@@ -51,7 +51,6 @@ class Settings(BaseSettings):
     lifeos_host: str = "127.0.0.1"
     lifeos_port: int = Field(default=8000, ge=1, le=65535)
     lifeos_data_dir: Path = Path(".lifeos")
-    lifeos_public_url: str | None = None
     lifeos_cors_origins: CsvList = Field(default_factory=list)
     lifeos_log_level: str = "info"
 
@@ -74,7 +73,6 @@ class Settings(BaseSettings):
     clerk_issuer: str | None = None
     clerk_jwks_url: str | None = None
     clerk_authorized_parties: CsvList = Field(default_factory=list)
-    clerk_webhook_secret: str | None = None
 
     # base64 of 32 random bytes; generated into the data dir in dev when unset.
     lifeos_master_key: str | None = None

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from lifeos_gql.bootstrap import capture_limits
 from lifeos_gql.config import Settings
 from lifeos_gql.db.uow import Database
 from lifeos_gql.domains.captures.models import CaptureLimits
@@ -15,8 +15,6 @@ if TYPE_CHECKING:
 
     from lifeos_gql.api.authn import Authenticator
     from lifeos_gql.domains.captures.service import CaptureCrypto
-
-log = logging.getLogger("lifeos_gql")
 
 
 @dataclass
@@ -28,12 +26,7 @@ class Runtime:
     capture_crypto: CaptureCrypto
     migration_head: str | None = None
     redis: Redis | None = None
-    extras: dict[str, object] = field(default_factory=dict)
 
     @property
     def capture_limits(self) -> CaptureLimits:
-        return CaptureLimits(
-            max_content_bytes=self.settings.lifeos_max_content_bytes,
-            max_payload_bytes=self.settings.lifeos_max_payload_bytes,
-            max_batch_items=self.settings.lifeos_max_batch_items,
-        )
+        return capture_limits(self.settings)

@@ -10,7 +10,6 @@ from starlette.websockets import WebSocket
 
 from lifeos_gql.api.loaders import Loaders
 from lifeos_gql.core.actor import Actor
-from lifeos_gql.core.errors import Unauthenticated
 from lifeos_gql.db.uow import RequestReader
 from lifeos_gql.runtime import Runtime
 
@@ -30,9 +29,7 @@ class Context:
 
     def require_user(self) -> uuid.UUID:
         """The acting user's id, or ``UNAUTHENTICATED``."""
-        if self.actor.user_id is None:
-            raise Unauthenticated("Sign in to do this")
-        return self.actor.user_id
+        return self.actor.require_user_id()
 
     async def close(self) -> None:
         await self.reader.close()

@@ -6,6 +6,8 @@ import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from lifeos_gql.core.errors import Unauthenticated
+
 
 class Scope(StrEnum):
     READ = "read"
@@ -33,6 +35,12 @@ class Actor:
     @property
     def is_authenticated(self) -> bool:
         return self.user_id is not None
+
+    def require_user_id(self) -> uuid.UUID:
+        """The acting user's id, or ``UNAUTHENTICATED`` for anonymous callers."""
+        if self.user_id is None:
+            raise Unauthenticated("Sign in to do this")
+        return self.user_id
 
     @classmethod
     def anonymous(cls) -> Actor:

@@ -21,16 +21,11 @@ _SET_ACTOR = text("SELECT set_config('lifeos.actor_id', :actor, true)")
 
 
 class UnitOfWork:
-    """A transaction on one connection; repositories take it as ``uow``.
-
-    ``after_commit`` callbacks run once the transaction has committed (event
-    publication, cache invalidation): never for a rolled-back change.
-    """
+    """A transaction on one connection; repositories take it as ``uow``."""
 
     def __init__(self, conn: AsyncConnection, actor_id: uuid.UUID | None) -> None:
         self.conn = conn
         self.actor_id = actor_id
-        self._after_commit: list[Any] = []
 
     async def execute(
         self,
@@ -38,9 +33,6 @@ class UnitOfWork:
         params: Mapping[str, Any] | list[Mapping[str, Any]] | None = None,
     ) -> CursorResult[*tuple[Any, ...]]:
         return await self.conn.execute(statement, params)
-
-    def after_commit(self, callback: Any) -> None:
-        self._after_commit.append(callback)
 
 
 class Database:
@@ -51,15 +43,9 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self, actor_id: uuid.UUID | None = None) -> AsyncIterator[UnitOfWork]:
-        async with self.engine.connect() as conn:
-            async with conn.begin():
-                await conn.execute(_SET_ACTOR, {"actor": str(actor_id) if actor_id else ""})
-                uow = UnitOfWork(conn, actor_id)
-                yield uow
-            for callback in uow._after_commit:
-                result = callback()
-                if asyncio.iscoroutine(result):
-                    await result
+        async with self.engine.connect() as conn, conn.begin():
+            await conn.execute(_SET_ACTOR, {"actor": str(actor_id) if actor_id else ""})
+            yield UnitOfWork(conn, actor_id)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -23,13 +23,13 @@ from pathlib import Path
 from lifeos_gql.core.errors import BadInput
 from lifeos_gql.importers.base import (
     ImportedItem,
-    ImporterBase,
     ImportStats,
     InvalidRecord,
     ProgressReporter,
 )
 from lifeos_gql.importers.dates import parse_datetime
-from lifeos_gql.importers.files import find_files, relative_name, total_size
+from lifeos_gql.importers.file_set import FileSetImporter
+from lifeos_gql.importers.files import relative_name
 from lifeos_gql.importers.identity import hashed_id
 
 TIMESTAMP_NAMES = ("timestamp", "datetime", "time", "date")
@@ -84,34 +84,34 @@ def parse_row(
     return occurred_at, measurements, fields
 
 
-class CsvMeasurementsImporter(ImporterBase):
+class CsvMeasurementsImporter(FileSetImporter):
     """One item per data row; progress in bytes of the files."""
 
     name = "csv"
     source_kind = "wearable"
 
-    def total_units(self, path: Path) -> int:
-        """Total size in bytes of the CSV files."""
-        return total_size(find_files(path, _SUFFIXES))
-
-    def _read(
-        self, path: Path, progress: ProgressReporter, stats: ImportStats
-    ) -> Iterator[ImportedItem]:
-        for file in find_files(path, _SUFFIXES):
-            start = progress.reported
-            relative = relative_name(path, file)
-            try:
-                yield from self._read_file(relative, file, progress, stats)
-            except BadInput:
-                if path.is_file():
-                    raise
-                stats.skip("no timestamp column", relative)
-            progress.advance_to(start + file.stat().st_size)
+    suffixes = _SUFFIXES
 
     def _read_file(
-        self, relative: str, file: Path, progress: ProgressReporter, stats: ImportStats
+        self,
+        root: Path,
+        file: Path,
+        start: int,
+        size: int,
+        progress: ProgressReporter,
+        stats: ImportStats,
     ) -> Iterator[ImportedItem]:
-        start = progress.reported
+        relative = relative_name(root, file)
+        try:
+            yield from self._read_rows(relative, file, start, progress, stats)
+        except BadInput:
+            if root.is_file():
+                raise
+            stats.skip("no timestamp column", relative)
+
+    def _read_rows(
+        self, relative: str, file: Path, start: int, progress: ProgressReporter, stats: ImportStats
+    ) -> Iterator[ImportedItem]:
         with file.open("rb") as raw:
             sample = raw.read(8192).decode("utf-8-sig", "ignore")
             raw.seek(0)

@@ -18,13 +18,12 @@ from typing import TYPE_CHECKING, Any
 from lifeos_gql.core.errors import BadInput
 from lifeos_gql.importers.base import (
     ImportedItem,
-    ImporterBase,
     ImportStats,
     InvalidRecord,
     ProgressReporter,
 )
 from lifeos_gql.importers.dates import ensure_utc, file_mtime
-from lifeos_gql.importers.files import find_files, total_size
+from lifeos_gql.importers.file_set import FileSetImporter
 from lifeos_gql.importers.identity import hashed_id
 
 if TYPE_CHECKING:
@@ -103,42 +102,41 @@ def _iso(value: datetime | None) -> str | None:
     return utc.isoformat() if utc else None
 
 
-class GpxImporter(ImporterBase):
+class GpxImporter(FileSetImporter):
     """One item per track; progress in bytes of the files."""
 
     name = "gpx"
     source_kind = "location"
 
-    def total_units(self, path: Path) -> int:
-        """Total size in bytes of the GPX files."""
-        return total_size(find_files(path, _SUFFIXES))
+    suffixes = _SUFFIXES
 
-    def _read(
-        self, path: Path, progress: ProgressReporter, stats: ImportStats
+    def _read_file(
+        self,
+        root: Path,
+        file: Path,
+        start: int,
+        size: int,
+        progress: ProgressReporter,
+        stats: ImportStats,
     ) -> Iterator[ImportedItem]:
         # Imported on use, like pypdf: the registry loads every importer.
         import gpxpy
         from gpxpy.gpx import GPXException
 
-        for file in find_files(path, _SUFFIXES):
-            size = file.stat().st_size
-            start = progress.reported
+        try:
+            document = gpxpy.parse(file.read_bytes().decode("utf-8-sig", "replace"))
+        except GPXException as exc:
+            if root.is_file():
+                raise BadInput(f"Not a readable GPX file: {exc}", field="path") from exc
+            stats.skip("unreadable GPX file", str(file))
+            return
+        # Tracks without times are dated by the file's metadata, then mtime.
+        fallback = _utc(document.time) or file_mtime(file)
+        for index, track in enumerate(document.tracks):
+            progress.advance_to(start + size * (index + 1) // len(document.tracks))
             try:
-                document = gpxpy.parse(file.read_bytes().decode("utf-8-sig", "replace"))
-            except GPXException as exc:
-                if path.is_file():
-                    raise BadInput(f"Not a readable GPX file: {exc}", field="path") from exc
-                stats.skip("unreadable GPX file", str(file))
-                progress.advance(size)
+                item = parse_track(track, fallback)
+            except InvalidRecord as exc:
+                stats.skip(exc.reason, f"{file.name}#trk{index}")
                 continue
-            # Tracks without times are dated by the file's metadata, then mtime.
-            fallback = _utc(document.time) or file_mtime(file)
-            for index, track in enumerate(document.tracks):
-                progress.advance_to(start + size * (index + 1) // len(document.tracks))
-                try:
-                    item = parse_track(track, fallback)
-                except InvalidRecord as exc:
-                    stats.skip(exc.reason, f"{file.name}#trk{index}")
-                    continue
-                yield item
-            progress.advance_to(start + size)
+            yield item

@@ -17,13 +17,12 @@ from typing import TYPE_CHECKING, Any
 from lifeos_gql.core.errors import BadInput
 from lifeos_gql.importers.base import (
     ImportedItem,
-    ImporterBase,
     ImportStats,
     InvalidRecord,
     ProgressReporter,
 )
 from lifeos_gql.importers.dates import date_to_utc, ensure_utc
-from lifeos_gql.importers.files import find_files, total_size
+from lifeos_gql.importers.file_set import FileSetImporter
 from lifeos_gql.importers.identity import hashed_id, native_id
 
 if TYPE_CHECKING:
@@ -112,41 +111,40 @@ def parse_event(event: Component) -> ImportedItem:
     )
 
 
-class IcsImporter(ImporterBase):
+class IcsImporter(FileSetImporter):
     """One item per VEVENT; progress in bytes of the files."""
 
     name = "ics"
     source_kind = "calendar"
 
-    def total_units(self, path: Path) -> int:
-        """Total size in bytes of the calendar files."""
-        return total_size(find_files(path, _SUFFIXES))
+    suffixes = _SUFFIXES
 
-    def _read(
-        self, path: Path, progress: ProgressReporter, stats: ImportStats
+    def _read_file(
+        self,
+        root: Path,
+        file: Path,
+        start: int,
+        size: int,
+        progress: ProgressReporter,
+        stats: ImportStats,
     ) -> Iterator[ImportedItem]:
         # Imported on use, like pypdf: the registry loads every importer.
         from icalendar import Calendar
 
-        for file in find_files(path, _SUFFIXES):
-            size = file.stat().st_size
-            start = progress.reported
+        try:
+            calendars = Calendar.from_ical(file.read_bytes(), multiple=True)
+        except ValueError as exc:
+            if root.is_file():
+                raise BadInput(f"Not a readable iCalendar file: {exc}", field="path") from exc
+            stats.skip("unreadable calendar file", str(file))
+            return
+        events = [e for cal in calendars for e in cal.walk("VEVENT")]
+        for index, event in enumerate(events):
+            # The file is parsed whole; spread its bytes over its events.
+            progress.advance_to(start + size * (index + 1) // len(events))
             try:
-                calendars = Calendar.from_ical(file.read_bytes(), multiple=True)
-            except ValueError as exc:
-                if path.is_file():
-                    raise BadInput(f"Not a readable iCalendar file: {exc}", field="path") from exc
-                stats.skip("unreadable calendar file", str(file))
-                progress.advance(size)
+                item = parse_event(event)
+            except InvalidRecord as exc:
+                stats.skip(exc.reason, f"{file.name}#{index}")
                 continue
-            events = [e for cal in calendars for e in cal.walk("VEVENT")]
-            for index, event in enumerate(events):
-                # The file is parsed whole; spread its bytes over its events.
-                progress.advance_to(start + size * (index + 1) // len(events))
-                try:
-                    item = parse_event(event)
-                except InvalidRecord as exc:
-                    stats.skip(exc.reason, f"{file.name}#{index}")
-                    continue
-                yield item
-            progress.advance_to(start + size)
+            yield item

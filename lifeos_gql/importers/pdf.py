@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from lifeos_gql.importers.base import (
     ImportedItem,
-    ImporterBase,
     ImportStats,
     ProgressReporter,
     SourceKind,
 )
 from lifeos_gql.importers.dates import ensure_utc, file_mtime
-from lifeos_gql.importers.files import find_files, relative_name, total_size
+from lifeos_gql.importers.file_set import FileSetImporter
+from lifeos_gql.importers.files import relative_name
 from lifeos_gql.importers.identity import hashed_id, native_id
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ def _metadata(reader: PdfReader) -> dict[str, Any]:
     return {key: str(value) if value else None for key, value in fields.items()}
 
 
-class PdfImporter(ImporterBase):
+class PdfImporter(FileSetImporter):
     """Text per document or per page; progress in bytes of the files."""
 
     def __init__(self, name: str, *, per_page: bool) -> None:
@@ -73,25 +73,14 @@ class PdfImporter(ImporterBase):
         self.source_kind: SourceKind = "document"
         self._per_page = per_page
 
-    def total_units(self, path: Path) -> int:
-        """Total size in bytes of the PDF files found."""
-        return total_size(find_files(path, _SUFFIXES))
-
-    def _read(
-        self, path: Path, progress: ProgressReporter, stats: ImportStats
-    ) -> Iterator[ImportedItem]:
-        for file in find_files(path, _SUFFIXES):
-            size = file.stat().st_size
-            start = progress.reported
-            yield from self._read_file(path, file, size, start, progress, stats)
-            progress.advance_to(start + size)
+    suffixes = _SUFFIXES
 
     def _read_file(
         self,
         root: Path,
         file: Path,
-        size: int,
         start: int,
+        size: int,
         progress: ProgressReporter,
         stats: ImportStats,
     ) -> Iterator[ImportedItem]:

@@ -10,13 +10,11 @@ from strawberry.types import Info
 
 from lifeos_gql.api.context import Context
 from lifeos_gql.api.node_registry import resolve_node
-from lifeos_gql.api.types.capture import CaptureConnection
+from lifeos_gql.api.types.capture import CaptureConnection, capture_page
 from lifeos_gql.api.types.node import Node
 from lifeos_gql.api.types.stream import Stream
 from lifeos_gql.api.types.user import User
-from lifeos_gql.core.cursors import clamp_first
 from lifeos_gql.core.ids import decode_global_id
-from lifeos_gql.domains.captures import service as captures
 
 
 @strawberry.type
@@ -46,24 +44,14 @@ class Query:
         to: datetime | None = None,
         stream_ids: list[strawberry.ID] | None = None,
     ) -> CaptureConnection:
-        ctx = info.context
         ids = (
             [decode_global_id(str(s), expected="Stream").id for s in stream_ids]
             if stream_ids is not None
             else None
         )
-        async with ctx.reader.use() as uow:
-            records, has_next = await captures.page_captures(
-                uow=uow,
-                actor=ctx.actor,
-                crypto=ctx.runtime.capture_crypto,
-                first=clamp_first(first),
-                after=after,
-                stream_ids=ids,
-                since=from_,
-                until=to,
-            )
-        return CaptureConnection.build(records, has_next)
+        return await capture_page(
+            info.context, first=first, after=after, stream_ids=ids, since=from_, until=to
+        )
 
     @strawberry.field(description="Fetch any object by its global id; null if not visible.")
     async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -10,10 +11,11 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from lifeos_gql.api.context import Context
-from lifeos_gql.api.types.common import AnalysisStatus, PageInfo
+from lifeos_gql.api.types.common import AnalysisStatus, PageInfo, keyset_edges
 from lifeos_gql.api.types.node import Node
-from lifeos_gql.core.cursors import encode_cursor
+from lifeos_gql.core.cursors import clamp_first, encode_cursor
 from lifeos_gql.core.ids import encode_global_id
+from lifeos_gql.domains.captures import service as captures
 from lifeos_gql.domains.captures.models import CaptureRecord
 
 if TYPE_CHECKING:
@@ -76,13 +78,34 @@ class CaptureConnection:
 
     @classmethod
     def build(cls, records: list[CaptureRecord], has_next: bool) -> CaptureConnection:
-        edges = [
-            CaptureEdge(cursor=encode_cursor(r.occurred_at, r.id), node=Capture.from_record(r))
-            for r in records
-        ]
-        return cls(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None
-            ),
+        edges, page_info = keyset_edges(
+            records,
+            has_next,
+            cursor=lambda r: encode_cursor(r.occurred_at, r.id),
+            edge=lambda c, r: CaptureEdge(cursor=c, node=Capture.from_record(r)),
         )
+        return cls(edges=edges, page_info=page_info)
+
+
+async def capture_page(
+    ctx: Context,
+    *,
+    first: int | None,
+    after: str | None,
+    stream_ids: list[uuid.UUID] | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> CaptureConnection:
+    """One keyset page of the captures ``ctx.actor`` can see."""
+    async with ctx.reader.use() as uow:
+        records, has_next = await captures.page_captures(
+            uow=uow,
+            actor=ctx.actor,
+            crypto=ctx.runtime.capture_crypto,
+            first=clamp_first(first),
+            after=after,
+            stream_ids=stream_ids,
+            since=since,
+            until=until,
+        )
+    return CaptureConnection.build(records, has_next)

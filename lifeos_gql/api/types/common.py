@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from enum import Enum
+from typing import TypeVar
 
 import strawberry
 
 from lifeos_gql.domains.captures.models import AnalysisStatus as DomainAnalysisStatus
 from lifeos_gql.domains.sharing.policy import Role as DomainRole
 from lifeos_gql.domains.streams.models import SourceKind as DomainSourceKind
+
+T = TypeVar("T")
+E = TypeVar("E")
 
 
 @strawberry.enum(description="Where a stream's items come from.")
@@ -60,6 +65,15 @@ class AnalysisStatus(Enum):
 class PageInfo:
     has_next_page: bool
     end_cursor: str | None
+
+
+def keyset_edges(
+    items: Sequence[T], has_next: bool, *, cursor: Callable[[T], str], edge: Callable[[str, T], E]
+) -> tuple[list[E], PageInfo]:
+    """Edges and page info of one keyset page (``cursor`` names an item's position)."""
+    cursors = [cursor(item) for item in items]
+    edges = [edge(c, item) for c, item in zip(cursors, items, strict=True)]
+    return edges, PageInfo(has_next_page=has_next, end_cursor=cursors[-1] if cursors else None)
 
 
 @strawberry.type(description="Why one item of a request was not stored.")

@@ -9,13 +9,12 @@ import strawberry
 from strawberry.types import Info
 
 from lifeos_gql.api.context import Context
-from lifeos_gql.api.types.capture import CaptureConnection
-from lifeos_gql.api.types.common import PageInfo, Role, SourceKind
+from lifeos_gql.api.types.capture import CaptureConnection, capture_page
+from lifeos_gql.api.types.common import PageInfo, Role, SourceKind, keyset_edges
 from lifeos_gql.api.types.node import Node
 from lifeos_gql.api.types.user import User
-from lifeos_gql.core.cursors import clamp_first, encode_cursor
+from lifeos_gql.core.cursors import encode_cursor
 from lifeos_gql.core.ids import encode_global_id
-from lifeos_gql.domains.captures import service as captures
 from lifeos_gql.domains.streams.models import Stream as StreamModel
 
 
@@ -45,19 +44,14 @@ class Stream(Node):
         from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
         to: datetime | None = None,
     ) -> CaptureConnection:
-        ctx = info.context
-        async with ctx.reader.use() as uow:
-            records, has_next = await captures.page_captures(
-                uow=uow,
-                actor=ctx.actor,
-                crypto=ctx.runtime.capture_crypto,
-                first=clamp_first(first),
-                after=after,
-                stream_ids=[self._model.id],
-                since=from_,
-                until=to,
-            )
-        return CaptureConnection.build(records, has_next)
+        return await capture_page(
+            info.context,
+            first=first,
+            after=after,
+            stream_ids=[self._model.id],
+            since=from_,
+            until=to,
+        )
 
     @classmethod
     def from_model(cls, model: StreamModel) -> Stream:
@@ -87,13 +81,10 @@ class StreamConnection:
 
     @classmethod
     def build(cls, models: list[StreamModel], has_next: bool) -> StreamConnection:
-        edges = [
-            StreamEdge(cursor=encode_cursor(m.created_at, m.id), node=Stream.from_model(m))
-            for m in models
-        ]
-        return cls(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None
-            ),
+        edges, page_info = keyset_edges(
+            models,
+            has_next,
+            cursor=lambda m: encode_cursor(m.created_at, m.id),
+            edge=lambda c, m: StreamEdge(cursor=c, node=Stream.from_model(m)),
         )
+        return cls(edges=edges, page_info=page_info)

@@ -17,7 +17,7 @@ import orjson
 from lifeos_gql.core.actor import Actor
 from lifeos_gql.core.clock import utcnow
 from lifeos_gql.core.cursors import decode_cursor
-from lifeos_gql.core.errors import BadInput, Conflict, PayloadTooLarge, Unauthenticated
+from lifeos_gql.core.errors import BadInput, Conflict, PayloadTooLarge
 from lifeos_gql.db.uow import UnitOfWork
 from lifeos_gql.domains.audit import service as audit
 from lifeos_gql.domains.captures import repository
@@ -39,7 +39,6 @@ from lifeos_gql.domains.captures.validation import (
 )
 from lifeos_gql.domains.sharing import policy
 from lifeos_gql.domains.sharing import service as sharing
-from lifeos_gql.domains.streams import service as streams
 from lifeos_gql.infra.crypto.fields import FieldCipher
 from lifeos_gql.infra.crypto.keystore import KeyService
 
@@ -50,12 +49,6 @@ class CaptureCrypto:
     def __init__(self, keys: KeyService, cipher: FieldCipher) -> None:
         self.keys = keys
         self.cipher = cipher
-
-
-def _require_user(actor: Actor) -> uuid.UUID:
-    if actor.user_id is None:
-        raise Unauthenticated("Sign in to capture")
-    return actor.user_id
 
 
 async def ingest(
@@ -74,7 +67,7 @@ async def ingest(
     content) is ``DUPLICATE`` and returns the first capture. With an
     ``idempotency_key`` a retried request returns the first response.
     """
-    user_id = _require_user(actor)
+    user_id = actor.require_user_id()
     if len(drafts) > limits.max_batch_items:
         raise PayloadTooLarge(
             f"{len(drafts)} items; a batch holds at most {limits.max_batch_items}",
@@ -101,7 +94,7 @@ async def _ingest(
     limits: CaptureLimits,
     drafts: Sequence[CaptureDraft],
 ) -> list[IngestOutcome]:
-    user_id = _require_user(actor)
+    user_id = actor.require_user_id()
     now = utcnow()
     outcomes: dict[int, IngestOutcome] = {}
     valid: dict[int, ValidDraft] = {}
@@ -119,13 +112,10 @@ async def _ingest(
             valid[index] = checked
 
     stream_ids = list({v.draft.stream_id for v in valid.values()})
-    roles = await sharing.stream_roles(uow=uow, actor=actor, stream_ids=stream_ids)
-    owners = {
-        sid: s.owner_id
-        for sid, s in (await streams.streams_by_ids(uow=uow, actor=actor, ids=stream_ids)).items()
-    }
+    access = await sharing.stream_access(uow=uow, actor=actor, stream_ids=stream_ids)
+    owners = {sid: a.owner_id for sid, a in access.items()}
     for index, v in list(valid.items()):
-        role = roles.get(v.draft.stream_id)
+        role = access[v.draft.stream_id].role if v.draft.stream_id in access else None
         if role is None:
             outcomes[index] = IngestOutcome(
                 index,

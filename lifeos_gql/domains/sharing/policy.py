@@ -6,6 +6,7 @@ link nodes, request analysis. VIEWER: read only.
 
 from __future__ import annotations
 
+import uuid
 from enum import StrEnum
 
 
@@ -41,3 +42,8 @@ def can_request_analysis(role: Role | None) -> bool:
 def can_manage(role: Role | None) -> bool:
     """Rename, delete, share, revoke: the owner only."""
     return role is Role.OWNER
+
+
+def credential_reaches(bound_stream_id: uuid.UUID | None, stream_id: uuid.UUID) -> bool:
+    """A credential bound to one stream (an ingest token) reaches that stream only."""
+    return bound_stream_id is None or bound_stream_id == stream_id

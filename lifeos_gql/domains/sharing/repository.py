@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import text
 
@@ -13,7 +14,8 @@ from lifeos_gql.domains.sharing.policy import Role
 _ROLES = text(
     """
     SELECT s.id,
-           CASE WHEN s.owner_id = :user THEN 'OWNER' ELSE g.role END AS role
+           CASE WHEN s.owner_id = :user THEN 'OWNER' ELSE g.role END AS role,
+           s.owner_id
     FROM streams s
     LEFT JOIN grants g ON g.stream_id = s.id AND g.grantee_id = :user
     WHERE s.id = ANY(:ids) AND (s.owner_id = :user OR g.role IS NOT NULL)
@@ -21,11 +23,17 @@ _ROLES = text(
 )
 
 
-async def roles_for_streams(
+@dataclass(frozen=True, slots=True)
+class StreamAccess:
+    role: Role
+    owner_id: uuid.UUID
+
+
+async def access_to_streams(
     uow: UnitOfWork, user_id: uuid.UUID, stream_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, Role]:
-    """The user's role on each stream; streams they can't see are absent."""
+) -> dict[uuid.UUID, StreamAccess]:
+    """The user's role on each stream and its owner; streams they can't see are absent."""
     if not stream_ids:
         return {}
     rows = await uow.execute(_ROLES, {"user": user_id, "ids": list(stream_ids)})
-    return {row[0]: Role(row[1]) for row in rows}
+    return {row[0]: StreamAccess(Role(row[1]), row[2]) for row in rows}

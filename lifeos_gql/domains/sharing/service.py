@@ -6,19 +6,32 @@ import uuid
 from collections.abc import Callable, Sequence
 
 from lifeos_gql.core.actor import Actor
-from lifeos_gql.core.errors import Forbidden, NotFound, Unauthenticated
+from lifeos_gql.core.errors import Forbidden, NotFound
 from lifeos_gql.db.uow import UnitOfWork
-from lifeos_gql.domains.sharing import repository
+from lifeos_gql.domains.sharing import policy, repository
 from lifeos_gql.domains.sharing.policy import Role
+from lifeos_gql.domains.sharing.repository import StreamAccess
+
+
+async def stream_access(
+    *, uow: UnitOfWork, actor: Actor, stream_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, StreamAccess]:
+    """Batch getter: the actor's role and the owner per stream (absent = not visible).
+
+    A credential bound to one stream (an ingest token) sees that stream only.
+    """
+    if actor.user_id is None:
+        return {}
+    wanted = [sid for sid in stream_ids if policy.credential_reaches(actor.stream_id, sid)]
+    return await repository.access_to_streams(uow, actor.user_id, wanted)
 
 
 async def stream_roles(
     *, uow: UnitOfWork, actor: Actor, stream_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, Role]:
     """Batch getter: the actor's role per stream (absent = not visible)."""
-    if actor.user_id is None:
-        return {}
-    return await repository.roles_for_streams(uow, actor.user_id, stream_ids)
+    access = await stream_access(uow=uow, actor=actor, stream_ids=stream_ids)
+    return {stream_id: a.role for stream_id, a in access.items()}
 
 
 async def require_stream_role(
@@ -34,11 +47,11 @@ async def require_stream_role(
     A stream the actor cannot see answers exactly like a missing one, so
     nobody learns that hidden data exists.
     """
-    if actor.user_id is None:
-        raise Unauthenticated("Sign in to do this")
-    role = (await repository.roles_for_streams(uow, actor.user_id, [stream_id])).get(stream_id)
-    if role is None:
+    actor.require_user_id()
+    access = (await stream_access(uow=uow, actor=actor, stream_ids=[stream_id])).get(stream_id)
+    if access is None:
         raise NotFound("Stream not found", field="streamId")
-    if not allowed(role):
-        raise Forbidden(f"Your role ({role.value}) may not {action}", role=role.value)
-    return role
+    if not allowed(access.role):
+        role = access.role.value
+        raise Forbidden(f"Your role ({role}) may not {action}", role=role)
+    return access.role

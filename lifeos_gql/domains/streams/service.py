@@ -8,7 +8,7 @@ from typing import Any
 
 from lifeos_gql.core.actor import Actor
 from lifeos_gql.core.cursors import decode_cursor
-from lifeos_gql.core.errors import BadInput, Unauthenticated
+from lifeos_gql.core.errors import BadInput
 from lifeos_gql.db.uow import UnitOfWork
 from lifeos_gql.domains.audit import service as audit
 from lifeos_gql.domains.sharing import policy
@@ -26,12 +26,6 @@ def _clean_name(name: str) -> str:
     return cleaned
 
 
-def _require_user(actor: Actor) -> uuid.UUID:
-    if actor.user_id is None:
-        raise Unauthenticated("Sign in to do this")
-    return actor.user_id
-
-
 async def create_stream(
     *,
     uow: UnitOfWork,
@@ -41,7 +35,7 @@ async def create_stream(
     settings: dict[str, Any] | None = None,
 ) -> Stream:
     """Create a stream owned by the actor."""
-    owner_id = _require_user(actor)
+    owner_id = actor.require_user_id()
     stream = await repository.insert(
         uow, owner_id=owner_id, name=_clean_name(name), source=source.value, settings=settings or {}
     )
@@ -102,7 +96,7 @@ async def list_my_streams(
     *, uow: UnitOfWork, actor: Actor, first: int, after: str | None
 ) -> tuple[list[Stream], bool]:
     """One keyset page of the actor's streams; returns (page, has_next)."""
-    user_id = _require_user(actor)
+    user_id = actor.require_user_id()
     cursor = decode_cursor(after) if after else None
     rows = await repository.page_visible_to(uow, user_id, after=cursor, limit=first + 1)
     return rows[:first], len(rows) > first

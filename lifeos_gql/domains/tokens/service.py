@@ -36,11 +36,10 @@ INGEST_SCOPES = frozenset({Scope.WRITE})
 
 
 def _require_session(actor: Actor) -> uuid.UUID:
-    if actor.user_id is None:
-        raise Unauthenticated("Sign in to do this")
+    user_id = actor.require_user_id()
     if actor.stream_id is not None or Scope.WRITE not in actor.scopes:
         raise Forbidden("This credential may not manage tokens")
-    return actor.user_id
+    return user_id
 
 
 def _clean_name(name: str) -> str:

@@ -1,0 +1,96 @@
+"""Bounded SQL per query shape, stream-bound credentials, and Redis at start-up."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from lifeos_gql.app import create_app
+from lifeos_gql.core.actor import Actor, Scope
+from lifeos_gql.core.errors import ConfigError
+from lifeos_gql.db.engine import count_statements
+from lifeos_gql.domains.captures import service as captures
+from lifeos_gql.domains.captures.models import CaptureDraft, IngestStatus
+from lifeos_gql.domains.streams import service as streams
+from lifeos_gql.domains.streams.models import SourceKind
+from tests.conftest import make_settings
+from tests.helpers import dev_token, gql
+
+CREATE = "mutation($n: String!) { createStream(input: {name: $n, source: NOTE}) { id } }"
+BATCH = "mutation($i: [CaptureInput!]!) { captureBatch(inputs: $i) { createdCount } }"
+TIMELINE = """{ timeline(first: 100) { nodes { id title content stream { id name myRole owner { email } } } } }"""
+
+
+async def _statements_for_timeline(client, token, items: int) -> int:
+    stream = (await gql(client, CREATE, {"n": f"s{items}"}, token=token))["data"]["createStream"]
+    inputs = [{"streamId": stream["id"], "content": f"{items}-{i}"} for i in range(items)]
+    await gql(client, BATCH, {"i": inputs}, token=token)
+    with count_statements() as statements:
+        body = await gql(client, TIMELINE, token=token)
+    assert not body.get("errors"), body
+    return len(statements)
+
+
+async def test_timeline_statements_do_not_grow_with_rows(client, settings):
+    few = await _statements_for_timeline(
+        client, dev_token(settings.lifeos_data_dir, "few@example.com"), 2
+    )
+    many = await _statements_for_timeline(
+        client, dev_token(settings.lifeos_data_dir, "many@example.com"), 40
+    )
+    assert few == many, (few, many)
+    assert many <= 6, many  # actor, page, key, streams+roles, myRole, owner
+
+
+async def test_stream_bound_credential_cannot_reach_other_streams(client, settings):
+    token = dev_token(settings.lifeos_data_dir, "owner@example.com")
+    await gql(client, "{ me { id } }", token=token)  # provisions the user
+    runtime = client.app.state.runtime
+    owner = await runtime.authenticator.authenticate(f"Bearer {token}")
+    async with runtime.db.transaction(owner.user_id) as uow:
+        bound = await streams.create_stream(uow=uow, actor=owner, name="A", source=SourceKind.NOTE)
+        other = await streams.create_stream(uow=uow, actor=owner, name="B", source=SourceKind.NOTE)
+    token_actor = Actor(
+        user_id=owner.user_id,
+        scopes=frozenset({Scope.WRITE}),
+        via="ingest-token",
+        stream_id=bound.id,
+    )
+    async with runtime.db.transaction(owner.user_id) as uow:
+        outcomes = await captures.ingest(
+            uow=uow,
+            actor=token_actor,
+            crypto=runtime.capture_crypto,
+            limits=runtime.capture_limits,
+            drafts=[
+                CaptureDraft(stream_id=bound.id, content="allowed"),
+                CaptureDraft(stream_id=other.id, content="not allowed"),
+            ],
+        )
+    assert [o.status for o in outcomes] == [IngestStatus.CREATED, IngestStatus.INVALID]
+    assert outcomes[1].code == "NOT_FOUND"
+
+
+async def test_app_uses_redis_when_configured(db_url, data_dir, redis_url):
+    app = create_app(
+        make_settings(database_url=db_url, lifeos_data_dir=data_dir, redis_url=redis_url)
+    )
+    async with app.router.lifespan_context(app):
+        redis = app.state.runtime.redis
+        assert redis is not None
+        key = f"lifeos-test-{uuid.uuid4().hex}"
+        await redis.set(key, "1", ex=30)
+        assert await redis.get(key) == b"1"
+        await redis.delete(key)
+
+
+async def test_unreachable_redis_stops_start_up(db_url, data_dir):
+    app = create_app(
+        make_settings(
+            database_url=db_url, lifeos_data_dir=data_dir, redis_url="redis://127.0.0.1:1/0"
+        )
+    )
+    with pytest.raises(ConfigError, match="REDIS_URL"):
+        async with app.router.lifespan_context(app):
+            pass
