@@ -34,15 +34,42 @@ class NewCaptureRow:
     external_id: str | None
 
 
+# A per-connection staging table filled by binary COPY: sending 1,000 rows
+# as array parameters made psycopg text-escape every bytea (about 90 ms a
+# batch); COPY in binary format ships them as they are.
+_STAGING = text(
+    """
+    CREATE TEMP TABLE IF NOT EXISTS capture_staging (
+        id uuid, owner_id uuid, stream_id uuid, author_id uuid, occurred_at timestamptz,
+        title_enc bytea, content_enc bytea, data_enc bytea, content_hash bytea,
+        size_bytes integer, external_id text
+    ) ON COMMIT DELETE ROWS
+    """
+)
+_COPY = (
+    "COPY capture_staging (id, owner_id, stream_id, author_id, occurred_at, title_enc,"
+    " content_enc, data_enc, content_hash, size_bytes, external_id) FROM STDIN (FORMAT BINARY)"
+)
+_COPY_TYPES = [
+    "uuid",
+    "uuid",
+    "uuid",
+    "uuid",
+    "timestamptz",
+    "bytea",
+    "bytea",
+    "bytea",
+    "bytea",
+    "int4",
+    "text",
+]
 _INSERT = text(
     """
     INSERT INTO captures (id, owner_id, stream_id, author_id, occurred_at, title_enc,
                           content_enc, data_enc, content_hash, size_bytes, external_id)
-    SELECT * FROM unnest(
-        CAST(:id AS uuid[]), CAST(:owner AS uuid[]), CAST(:stream AS uuid[]),
-        CAST(:author AS uuid[]), CAST(:occurred AS timestamptz[]), CAST(:title AS bytea[]),
-        CAST(:content AS bytea[]), CAST(:data AS bytea[]), CAST(:hash AS bytea[]),
-        CAST(:size AS integer[]), CAST(:ext AS text[]))
+    SELECT id, owner_id, stream_id, author_id, occurred_at, title_enc, content_enc,
+           data_enc, content_hash, size_bytes, external_id
+    FROM capture_staging
     ON CONFLICT DO NOTHING
     RETURNING id
     """
@@ -50,27 +77,35 @@ _INSERT = text(
 
 
 async def insert_many(uow: UnitOfWork, rows: Sequence[NewCaptureRow]) -> set[uuid.UUID]:
-    """Multi-row insert in one statement; returns the ids actually inserted.
+    """Insert rows (binary COPY to staging, then one INSERT); return the ids inserted.
 
     Rows conflicting on (stream, external id) or (stream, content hash) are
     skipped, also when a concurrent transaction inserted them first.
     """
     if not rows:
         return set()
-    params = {
-        "id": [r.id for r in rows],
-        "owner": [r.owner_id for r in rows],
-        "stream": [r.stream_id for r in rows],
-        "author": [r.author_id for r in rows],
-        "occurred": [r.occurred_at for r in rows],
-        "title": [r.title_enc for r in rows],
-        "content": [r.content_enc for r in rows],
-        "data": [r.data_enc for r in rows],
-        "hash": [r.content_hash for r in rows],
-        "size": [r.size_bytes for r in rows],
-        "ext": [r.external_id for r in rows],
-    }
-    result = await uow.execute(_INSERT, params)
+    await uow.execute(_STAGING)
+    raw = await uow.conn.get_raw_connection()
+    driver: Any = raw.driver_connection
+    async with driver.cursor() as cursor, cursor.copy(_COPY) as copy:
+        copy.set_types(_COPY_TYPES)
+        for r in rows:
+            await copy.write_row(
+                (
+                    r.id,
+                    r.owner_id,
+                    r.stream_id,
+                    r.author_id,
+                    r.occurred_at,
+                    r.title_enc,
+                    r.content_enc,
+                    r.data_enc,
+                    r.content_hash,
+                    r.size_bytes,
+                    r.external_id,
+                )
+            )
+    result = await uow.execute(_INSERT)
     return {row[0] for row in result}
 
 

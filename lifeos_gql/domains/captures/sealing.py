@@ -8,7 +8,6 @@ reveals nothing guessable to someone holding only the database.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import uuid
 from typing import Any
@@ -20,9 +19,13 @@ from lifeos_gql.infra.crypto.fields import FieldCipher, field_aad
 _HASH_LABEL = b"lifeos/captures/content-hash/v1"
 
 
-def content_hash(data_key: bytes, identity: list[Any]) -> bytes:
-    hash_key = hmac.new(data_key, _HASH_LABEL, hashlib.sha256).digest()
-    return hmac.new(hash_key, orjson.dumps(identity), hashlib.sha256).digest()
+def content_hash_key(data_key: bytes) -> bytes:
+    """The owner's dedup key, derived once per owner and batch."""
+    return hmac.digest(data_key, _HASH_LABEL, "sha256")
+
+
+def content_hash(hash_key: bytes, identity: list[Any]) -> bytes:
+    return hmac.digest(hash_key, orjson.dumps(identity), "sha256")
 
 
 def seal(

@@ -30,7 +30,7 @@ from lifeos_gql.domains.captures.models import (
     IngestOutcome,
     IngestStatus,
 )
-from lifeos_gql.domains.captures.sealing import content_hash, seal, unseal
+from lifeos_gql.domains.captures.sealing import content_hash, content_hash_key, seal, unseal
 from lifeos_gql.domains.captures.validation import (
     Invalid,
     ValidDraft,
@@ -136,10 +136,12 @@ async def _ingest(
             del valid[index]
 
     keys: dict[uuid.UUID, bytes] = {}
+    hash_keys: dict[uuid.UUID, bytes] = {}
     for owner in {owners[v.draft.stream_id] for v in valid.values()}:
         key = await crypto.keys.data_key_for(owner, create=True)
         assert key is not None  # create=True never answers None
         keys[owner] = key
+        hash_keys[owner] = content_hash_key(key)
 
     rows: list[repository.NewCaptureRow] = []
     row_of: dict[int, repository.NewCaptureRow] = {}
@@ -147,7 +149,7 @@ async def _ingest(
     in_batch_dupes: dict[int, tuple[int, DuplicateReason]] = {}
     for index, v in valid.items():
         owner = owners[v.draft.stream_id]
-        digest = content_hash(keys[owner], content_identity(v))
+        digest = content_hash(hash_keys[owner], content_identity(v))
         ext_key = (v.draft.stream_id, "ext", v.draft.external_id)
         hash_key = (v.draft.stream_id, "hash", digest)
         if v.draft.external_id is not None and ext_key in first_by_identity:
