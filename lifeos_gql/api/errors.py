@@ -42,6 +42,11 @@ class ErrorShaping(SchemaExtension):
             error.extensions = {**(error.extensions or {}), **original.as_extensions()}
             return error
         if isinstance(original, GraphQLError):
+            # graphql-core's own input errors (a variable that fails its
+            # scalar's parsing) arrive wrapped like this, with no code.
+            extensions = {**(original.extensions or {}), **(error.extensions or {})}
+            extensions.setdefault("code", "BAD_USER_INPUT")
+            error.extensions = extensions
             return error
         request_id = self._request_id()
         log.error(

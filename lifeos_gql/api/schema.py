@@ -17,9 +17,11 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from lifeos_gql.api.bulk import install_bulk_resolvers
 from lifeos_gql.api.errors import ErrorShaping, MaskedErrorShaping
 from lifeos_gql.api.resolvers.mutation import Mutation
 from lifeos_gql.api.resolvers.query import Query
+from lifeos_gql.api.scalars import SCALAR_MAP
 from lifeos_gql.api.types.capture import Capture
 from lifeos_gql.api.types.stream import Stream
 from lifeos_gql.api.types.user import User
@@ -46,13 +48,15 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: MaxAliasesLimiter(max_alias_count=settings.lifeos_max_aliases),
         MaskedErrorShaping if settings.is_prod else ErrorShaping,
     ]
-    return LifeOSSchema(
+    schema = LifeOSSchema(
         query=Query,
         mutation=Mutation,
         types=[User, Stream, Capture],
         extensions=extensions,
-        config=StrawberryConfig(disable_field_suggestions=settings.is_prod),
+        config=StrawberryConfig(disable_field_suggestions=settings.is_prod, scalar_map=SCALAR_MAP),
     )
+    install_bulk_resolvers(schema)
+    return schema
 
 
 def default_schema() -> strawberry.Schema:

@@ -40,6 +40,10 @@ class LifeOSGraphQL(GraphQL[Context, None]):
         state[CONTEXT_KEY] = context
         return context
 
+    def decode_json(self, data: str | bytes) -> object:
+        # orjson.JSONDecodeError subclasses json.JSONDecodeError: still a 400.
+        return orjson.loads(data)
+
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 

@@ -259,3 +259,17 @@ async def test_timeline_keyset_and_time_filters(client, settings):
     assert (await gql(client, query, {}, token=bob))["data"]["timeline"]["nodes"] == []
     bad = await gql(client, query, {"a": "!!!"}, token=alice)
     assert error_codes(bad) == ["BAD_USER_INPUT"]
+
+
+async def test_bad_datetime_is_a_coded_input_error(client, settings):
+    alice = dev_token(settings.lifeos_data_dir, "alice@example.com")
+    stream = await _stream(client, alice)
+    body = await gql(
+        client,
+        BATCH,
+        {"inputs": [{"streamId": stream["id"], "content": "x", "occurredAt": "yesterday"}]},
+        token=alice,
+    )
+    assert body.get("data") is None
+    assert error_codes(body) == ["BAD_USER_INPUT"]
+    assert "ISO 8601" in body["errors"][0]["message"]

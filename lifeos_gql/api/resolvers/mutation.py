@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from lifeos_gql.api.bulk import batch_payload, ingest_drafts
 from lifeos_gql.api.context import Context
 from lifeos_gql.api.resolvers.ingest_tokens import IngestTokenMutations
 from lifeos_gql.api.types.ingest import (
@@ -18,28 +19,7 @@ from lifeos_gql.api.types.ingest import (
 from lifeos_gql.api.types.stream import Stream
 from lifeos_gql.core.errors import BadInput, DomainError, Forbidden, NotFound
 from lifeos_gql.core.ids import decode_global_id
-from lifeos_gql.domains.captures import service as captures
-from lifeos_gql.domains.captures.models import IngestOutcome
 from lifeos_gql.domains.streams import service as streams
-
-
-def _idempotency_key(info: Info[Context, None]) -> str | None:
-    return info.context.request.headers.get("idempotency-key")
-
-
-async def _ingest(info: Info[Context, None], inputs: list[CaptureInput]) -> list[IngestOutcome]:
-    ctx = info.context
-    drafts = [item.to_draft() for item in inputs]
-    async with ctx.runtime.db.transaction(ctx.require_user()) as uow:
-        return await captures.ingest(
-            uow=uow,
-            actor=ctx.actor,
-            crypto=ctx.runtime.capture_crypto,
-            limits=ctx.runtime.capture_limits,
-            drafts=drafts,
-            idempotency_key=_idempotency_key(info),
-        )
-
 
 _ITEM_ERRORS: dict[str, type[DomainError]] = {"NOT_FOUND": NotFound, "FORBIDDEN": Forbidden}
 
@@ -79,7 +59,7 @@ class Mutation(IngestTokenMutations):
         description="Capture one item. Idempotent on externalId, content and Idempotency-Key."
     )
     async def capture(self, info: Info[Context, None], input: CaptureInput) -> CaptureResult:
-        outcome = (await _ingest(info, [input]))[0]
+        outcome = (await ingest_drafts(info.context, [input.to_draft()]))[0]
         if outcome.status.value == CaptureStatus.INVALID.value:
             error_type = _ITEM_ERRORS.get(outcome.code or "", BadInput)
             raise error_type(
@@ -93,14 +73,7 @@ class Mutation(IngestTokenMutations):
     async def capture_batch(
         self, info: Info[Context, None], inputs: list[CaptureInput]
     ) -> CaptureBatchPayload:
-        outcomes = await _ingest(info, inputs)
-        results = [CaptureResult.from_outcome(o) for o in outcomes]
-        counts = {status: 0 for status in CaptureStatus}
-        for result in results:
-            counts[result.status] += 1
-        return CaptureBatchPayload(
-            results=results,
-            created_count=counts[CaptureStatus.CREATED],
-            duplicate_count=counts[CaptureStatus.DUPLICATE],
-            invalid_count=counts[CaptureStatus.INVALID],
-        )
+        # Served by lifeos_gql.api.bulk (installed on the schema), which skips
+        # Strawberry's per-field input conversion; this body keeps the SDL and
+        # is the reference behaviour.
+        return batch_payload(await ingest_drafts(info.context, [i.to_draft() for i in inputs]))

@@ -28,6 +28,24 @@ def content_hash(hash_key: bytes, identity: list[Any]) -> bytes:
     return hmac.digest(hash_key, orjson.dumps(identity), "sha256")
 
 
+class RowSealer:
+    """Seals the columns of new capture rows under one owner's data key.
+
+    Same format as :func:`seal` (``field_aad`` of ``captures.<column>``),
+    with the key's AEAD and the column prefixes looked up once per batch.
+    """
+
+    _PREFIXES = {c: f"captures.{c}:".encode() for c in ("title", "content", "data")}
+
+    def __init__(self, cipher: FieldCipher, data_key: bytes) -> None:
+        self._encrypt = cipher.encryptor(data_key)
+
+    def seal(self, capture_id: uuid.UUID, column: str, value: bytes | None) -> bytes | None:
+        if value is None:
+            return None
+        return self._encrypt(value, self._PREFIXES[column] + capture_id.bytes)
+
+
 def seal(
     cipher: FieldCipher, data_key: bytes, capture_id: uuid.UUID, column: str, value: bytes | None
 ) -> bytes | None:

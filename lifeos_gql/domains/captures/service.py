@@ -30,7 +30,12 @@ from lifeos_gql.domains.captures.models import (
     IngestOutcome,
     IngestStatus,
 )
-from lifeos_gql.domains.captures.sealing import content_hash, content_hash_key, seal, unseal
+from lifeos_gql.domains.captures.sealing import (
+    RowSealer,
+    content_hash,
+    content_hash_key,
+    unseal,
+)
 from lifeos_gql.domains.captures.validation import (
     Invalid,
     ValidDraft,
@@ -137,11 +142,13 @@ async def _ingest(
 
     keys: dict[uuid.UUID, bytes] = {}
     hash_keys: dict[uuid.UUID, bytes] = {}
+    sealers: dict[uuid.UUID, RowSealer] = {}
     for owner in {owners[v.draft.stream_id] for v in valid.values()}:
         key = await crypto.keys.data_key_for(owner, create=True)
         assert key is not None  # create=True never answers None
         keys[owner] = key
         hash_keys[owner] = content_hash_key(key)
+        sealers[owner] = RowSealer(crypto.cipher, key)
 
     rows: list[repository.NewCaptureRow] = []
     row_of: dict[int, repository.NewCaptureRow] = {}
@@ -162,28 +169,20 @@ async def _ingest(
             first_by_identity[ext_key] = index
         first_by_identity[hash_key] = index
         capture_id = uuid.uuid4()
-        data_key = keys[owner]
+        sealer = sealers[owner]
         row = repository.NewCaptureRow(
             id=capture_id,
             owner_id=owner,
             stream_id=v.draft.stream_id,
             author_id=user_id,
             occurred_at=v.occurred_at,
-            title_enc=seal(
-                crypto.cipher,
-                data_key,
-                capture_id,
-                "title",
-                v.title.encode() if v.title is not None else None,
+            title_enc=sealer.seal(
+                capture_id, "title", v.title.encode() if v.title is not None else None
             ),
-            content_enc=seal(
-                crypto.cipher,
-                data_key,
-                capture_id,
-                "content",
-                v.content.encode() if v.content is not None else None,
+            content_enc=sealer.seal(
+                capture_id, "content", v.content.encode() if v.content is not None else None
             ),
-            data_enc=seal(crypto.cipher, data_key, capture_id, "data", v.data_json),
+            data_enc=sealer.seal(capture_id, "data", v.data_json),
             content_hash=digest,
             size_bytes=v.size_bytes,
             external_id=v.draft.external_id,
@@ -205,7 +204,7 @@ async def _ingest(
                 captured_at=now,
                 title=v.title,
                 content=v.content,
-                data=orjson.loads(v.data_json) if v.data_json else None,
+                data=v.draft.data,
                 external_id=row.external_id,
                 size_bytes=row.size_bytes,
                 analysis_status=AnalysisStatus.PENDING,
