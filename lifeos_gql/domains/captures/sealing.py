@@ -40,7 +40,13 @@ class RowSealer:
     def __init__(self, cipher: FieldCipher, data_key: bytes) -> None:
         self._encrypt = cipher.encryptor(data_key)
 
-    def unseal(
+    def seal(self, capture_id: uuid.UUID, column: str, value: bytes | None) -> bytes | None:
+        if value is None:
+            return None
+        return self._encrypt(value, self._PREFIXES[column] + capture_id.bytes)
+
+
+def unseal(
     cipher: FieldCipher, data_key: bytes, capture_id: uuid.UUID, column: str, value: bytes | None
 ) -> bytes | None:
     if value is None:
