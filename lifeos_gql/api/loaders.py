@@ -16,7 +16,11 @@ from lifeos_gql.core.actor import Actor
 from lifeos_gql.db.uow import RequestReader, UnitOfWork
 from lifeos_gql.domains.captures import service as captures
 from lifeos_gql.domains.captures.models import CaptureRecord
-from lifeos_gql.domains.captures.service import CaptureCrypto
+from lifeos_gql.domains.captures.service import CaptureCrypto, StreamPageKey
+from lifeos_gql.domains.graph import service as graph
+from lifeos_gql.domains.graph.models import ConceptRecord, EdgeRecord
+from lifeos_gql.domains.insights import service as insights
+from lifeos_gql.domains.insights.models import InsightRecord
 from lifeos_gql.domains.sharing import service as sharing
 from lifeos_gql.domains.sharing.policy import Role
 from lifeos_gql.domains.streams import service as streams
@@ -67,7 +71,53 @@ class Loaders:
         ) -> Mapping[uuid.UUID, CaptureRecord]:
             return await captures.captures_by_ids(uow=uow, actor=actor, crypto=crypto, ids=ids)
 
+        async def insights_(
+            uow: UnitOfWork, ids: Sequence[uuid.UUID]
+        ) -> Mapping[uuid.UUID, InsightRecord]:
+            return await insights.insights_by_ids(uow=uow, actor=actor, crypto=crypto, ids=ids)
+
+        async def capture_insights(
+            uow: UnitOfWork, ids: Sequence[uuid.UUID]
+        ) -> Mapping[uuid.UUID, list[InsightRecord]]:
+            return await insights.insights_by_capture_ids(
+                uow=uow, actor=actor, crypto=crypto, capture_ids=ids
+            )
+
+        async def concepts_(
+            uow: UnitOfWork, ids: Sequence[uuid.UUID]
+        ) -> Mapping[uuid.UUID, ConceptRecord]:
+            return await graph.concepts_by_ids(uow=uow, actor=actor, ids=ids)
+
+        async def capture_concepts(
+            uow: UnitOfWork, ids: Sequence[uuid.UUID]
+        ) -> Mapping[uuid.UUID, list[tuple[ConceptRecord, float]]]:
+            return await graph.concepts_by_capture_ids(uow=uow, actor=actor, capture_ids=ids)
+
+        async def node_edges(
+            uow: UnitOfWork, ids: Sequence[uuid.UUID]
+        ) -> Mapping[uuid.UUID, list[EdgeRecord]]:
+            return await graph.edges_by_node_ids(uow=uow, actor=actor, node_ids=ids)
+
+        async def stream_pages(
+            uow: UnitOfWork, keys: Sequence[StreamPageKey]
+        ) -> Mapping[StreamPageKey, tuple[list[CaptureRecord], bool]]:
+            return await captures.pages_per_stream(uow=uow, actor=actor, crypto=crypto, keys=keys)
+
         self.user: MappingLoader[uuid.UUID, User] = MappingLoader(reader, _users)
+        self.stream_captures: MappingLoader[StreamPageKey, tuple[list[CaptureRecord], bool]] = (
+            MappingLoader(reader, stream_pages)
+        )
+        self.insight: MappingLoader[uuid.UUID, InsightRecord] = MappingLoader(reader, insights_)
+        self.capture_insights: MappingLoader[uuid.UUID, list[InsightRecord]] = MappingLoader(
+            reader, capture_insights
+        )
+        self.concept: MappingLoader[uuid.UUID, ConceptRecord] = MappingLoader(reader, concepts_)
+        self.capture_concepts: MappingLoader[uuid.UUID, list[tuple[ConceptRecord, float]]] = (
+            MappingLoader(reader, capture_concepts)
+        )
+        self.node_edges: MappingLoader[uuid.UUID, list[EdgeRecord]] = MappingLoader(
+            reader, node_edges
+        )
         self.stream: MappingLoader[uuid.UUID, Stream] = MappingLoader(reader, streams_)
         self.stream_role: MappingLoader[uuid.UUID, Role] = MappingLoader(reader, roles)
         self.capture: MappingLoader[uuid.UUID, CaptureRecord] = MappingLoader(reader, captures_)

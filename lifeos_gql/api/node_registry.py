@@ -11,6 +11,8 @@ from collections.abc import Awaitable, Callable
 
 from lifeos_gql.api.context import Context
 from lifeos_gql.api.types.capture import Capture
+from lifeos_gql.api.types.concept import Concept
+from lifeos_gql.api.types.insight import Insight
 from lifeos_gql.api.types.node import Node
 from lifeos_gql.api.types.stream import Stream
 from lifeos_gql.api.types.user import User
@@ -38,7 +40,19 @@ async def _fetch_capture(ctx: Context, capture_id: uuid.UUID) -> Node | None:
     return Capture.from_record(record) if record else None
 
 
+async def _fetch_insight(ctx: Context, insight_id: uuid.UUID) -> Node | None:
+    record = await ctx.loaders.insight.get(insight_id)
+    return Insight.from_record(record) if record else None
+
+
+async def _fetch_concept(ctx: Context, concept_id: uuid.UUID) -> Node | None:
+    record = await ctx.loaders.concept.get(concept_id)
+    return Concept.from_record(record) if record else None
+
+
 FETCHERS: dict[str, NodeFetcher] = {
+    "Insight": _fetch_insight,
+    "Concept": _fetch_concept,
     "User": _fetch_user,
     "Stream": _fetch_stream,
     "Capture": _fetch_capture,

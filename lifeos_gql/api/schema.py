@@ -23,6 +23,9 @@ from lifeos_gql.api.resolvers.mutation import Mutation
 from lifeos_gql.api.resolvers.query import Query
 from lifeos_gql.api.scalars import SCALAR_MAP
 from lifeos_gql.api.types.capture import Capture
+from lifeos_gql.api.types.concept import Concept
+from lifeos_gql.api.types.edge import Edge
+from lifeos_gql.api.types.insight import Insight
 from lifeos_gql.api.types.stream import Stream
 from lifeos_gql.api.types.user import User
 from lifeos_gql.config import Settings
@@ -51,7 +54,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     schema = LifeOSSchema(
         query=Query,
         mutation=Mutation,
-        types=[User, Stream, Capture],
+        types=[User, Stream, Capture, Insight, Concept, Edge],
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=settings.is_prod, scalar_map=SCALAR_MAP),
     )

@@ -94,3 +94,56 @@ async def test_unreachable_redis_stops_start_up(db_url, data_dir):
     with pytest.raises(ConfigError, match="REDIS_URL"):
         async with app.router.lifespan_context(app):
             pass
+
+
+NESTED = """{ me { streams(first: 10) { nodes { captures(first: 10) { nodes {
+    insights { sources { id } }
+    edges(first: 5) { to { id } }
+} } } } } }"""
+
+
+async def _nested_statements(client, runtime, token: str, streams_n: int, per_stream: int) -> int:
+    from tests.integration.test_graph_graphql import _analyse
+
+    ids = []
+    for s in range(streams_n):
+        stream = (await gql(client, CREATE, {"n": f"s{s}"}, token=token))["data"]["createStream"]
+        inputs = [
+            {
+                "streamId": stream["id"],
+                "content": f"Met Jane Smith at Acme in Berlin, note {s}-{i}.",
+            }
+            for i in range(per_stream)
+        ]
+        body = await gql(
+            client,
+            "mutation($i: [CaptureInput!]!) { captureBatch(inputs: $i) { results { capture { id } } } }",
+            {"i": inputs},
+            token=token,
+        )
+        ids += [r["capture"]["id"] for r in body["data"]["captureBatch"]["results"]]
+    owner = await runtime.authenticator.authenticate(f"Bearer {token}")
+    from lifeos_gql.core.ids import decode_global_id
+
+    await _analyse(runtime, owner, [decode_global_id(i).id for i in ids], related=True)
+    with count_statements() as statements:
+        body = await gql(client, NESTED, token=token)
+    assert not body.get("errors"), body
+    captures_seen = [
+        c for s in body["data"]["me"]["streams"]["nodes"] for c in s["captures"]["nodes"]
+    ]
+    assert len(captures_seen) == streams_n * per_stream
+    assert any(c["edges"] for c in captures_seen) and any(c["insights"] for c in captures_seen)
+    return len(statements)
+
+
+async def test_nested_query_statements_bounded_by_shape(client, settings):
+    runtime = client.app.state.runtime
+    small = await _nested_statements(
+        client, runtime, dev_token(settings.lifeos_data_dir, "small@example.com"), 2, 2
+    )
+    large = await _nested_statements(
+        client, runtime, dev_token(settings.lifeos_data_dir, "large@example.com"), 10, 10
+    )
+    assert small == large, (small, large)
+    assert large <= 20, large

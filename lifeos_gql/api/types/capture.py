@@ -19,6 +19,9 @@ from lifeos_gql.domains.captures import service as captures
 from lifeos_gql.domains.captures.models import CaptureRecord
 
 if TYPE_CHECKING:
+    from lifeos_gql.api.types.concept import Concept
+    from lifeos_gql.api.types.edge import Edge
+    from lifeos_gql.api.types.insight import Insight
     from lifeos_gql.api.types.stream import Stream
 
 
@@ -43,6 +46,35 @@ class Capture(Node):
 
         model = await info.context.loaders.stream.get(self._record.stream_id)
         return Stream.from_model(model) if model else None
+
+    @strawberry.field(description="Current insights derived from this capture.")
+    async def insights(
+        self, info: Info[Context, None]
+    ) -> list[Annotated[Insight, strawberry.lazy("lifeos_gql.api.types.insight")]]:
+        from lifeos_gql.api.types.insight import Insight
+
+        records = await info.context.loaders.capture_insights.get(self._record.id) or []
+        return [Insight.from_record(r) for r in records]
+
+    @strawberry.field(description="Concepts this capture mentions, most salient first.")
+    async def concepts(
+        self, info: Info[Context, None]
+    ) -> list[Annotated[Concept, strawberry.lazy("lifeos_gql.api.types.concept")]]:
+        from lifeos_gql.api.types.concept import Concept
+
+        mentioned = await info.context.loaders.capture_concepts.get(self._record.id) or []
+        return [Concept.from_record(concept) for concept, _salience in mentioned]
+
+    @strawberry.field(description="Current links touching this capture, strongest first.")
+    async def edges(
+        self, info: Info[Context, None], relation: str | None = None, first: int | None = 20
+    ) -> list[Annotated[Edge, strawberry.lazy("lifeos_gql.api.types.edge")]]:
+        from lifeos_gql.api.types.edge import Edge
+
+        records = await info.context.loaders.node_edges.get(self._record.id) or []
+        chosen = [r for r in records if relation is None or r.relation == relation]
+        chosen.sort(key=lambda r: (-r.weight, r.recorded_at))
+        return [Edge.from_record(r) for r in chosen[: clamp_first(first)]]
 
     @classmethod
     def from_record(cls, record: CaptureRecord) -> Capture:

@@ -9,12 +9,15 @@ import strawberry
 from strawberry.types import Info
 
 from lifeos_gql.api.context import Context
-from lifeos_gql.api.types.capture import CaptureConnection, capture_page
+from lifeos_gql.api.types.capture import CaptureConnection
 from lifeos_gql.api.types.common import PageInfo, Role, SourceKind, keyset_edges
+from lifeos_gql.api.types.insight import InsightConnection
 from lifeos_gql.api.types.node import Node
 from lifeos_gql.api.types.user import User
-from lifeos_gql.core.cursors import encode_cursor
+from lifeos_gql.core.cursors import clamp_first, encode_cursor
 from lifeos_gql.core.ids import encode_global_id
+from lifeos_gql.domains.captures.service import StreamPageKey
+from lifeos_gql.domains.insights import service as insights
 from lifeos_gql.domains.streams.models import Stream as StreamModel
 
 
@@ -44,14 +47,26 @@ class Stream(Node):
         from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
         to: datetime | None = None,
     ) -> CaptureConnection:
-        return await capture_page(
-            info.context,
-            first=first,
-            after=after,
-            stream_ids=[self._model.id],
-            since=from_,
-            until=to,
-        )
+        key = StreamPageKey(self._model.id, clamp_first(first), after, from_, to)
+        page = await info.context.loaders.stream_captures.get(key)
+        records, has_next = page if page is not None else ([], False)
+        return CaptureConnection.build(records, has_next)
+
+    @strawberry.field(description="Current insights drawn from this stream's captures.")
+    async def insights(
+        self, info: Info[Context, None], first: int | None = 20, after: str | None = None
+    ) -> InsightConnection:
+        ctx = info.context
+        async with ctx.reader.use() as uow:
+            records, has_next = await insights.page_stream_insights(
+                uow=uow,
+                actor=ctx.actor,
+                crypto=ctx.runtime.capture_crypto,
+                stream_id=self._model.id,
+                first=clamp_first(first),
+                after=after,
+            )
+        return InsightConnection.build(records, has_next)
 
     @classmethod
     def from_model(cls, model: StreamModel) -> Stream:

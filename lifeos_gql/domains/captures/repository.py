@@ -184,6 +184,57 @@ async def page(
     return list(rows)
 
 
+async def page_per_stream(
+    uow: UnitOfWork,
+    *,
+    user_id: uuid.UUID,
+    stream_ids: Sequence[uuid.UUID],
+    after: tuple[datetime, uuid.UUID] | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+) -> list[Any]:
+    """The first ``limit`` captures of each readable stream, in one statement.
+
+    A lateral join runs the keyset page per stream, so listing captures
+    under many streams costs one query, not one per stream.
+    """
+    rows = await uow.execute(
+        text(
+            f"""
+            SELECT p.* FROM unnest(CAST(:streams AS uuid[])) AS s(id)
+            CROSS JOIN LATERAL (
+                SELECT {COLUMNS} FROM captures c
+                WHERE c.stream_id = s.id
+                  AND (CAST(:since AS timestamptz) IS NULL
+                       OR c.occurred_at >= CAST(:since AS timestamptz))
+                  AND (CAST(:until AS timestamptz) IS NULL
+                       OR c.occurred_at < CAST(:until AS timestamptz))
+                  AND (CAST(:after_at AS timestamptz) IS NULL
+                       OR (c.occurred_at, c.id)
+                          < (CAST(:after_at AS timestamptz), CAST(:after_id AS uuid)))
+                ORDER BY c.occurred_at DESC, c.id DESC
+                LIMIT :limit
+            ) AS p
+            WHERE s.id IN (
+                SELECT st.id FROM streams st WHERE st.owner_id = :user
+                UNION
+                SELECT g.stream_id FROM grants g WHERE g.grantee_id = :user)
+            """
+        ),
+        {
+            "user": user_id,
+            "streams": list(stream_ids),
+            "since": since,
+            "until": until,
+            "after_at": after[0] if after else None,
+            "after_id": str(after[1]) if after else None,
+            "limit": limit,
+        },
+    )
+    return list(rows)
+
+
 _IDEM_GET = text(
     "SELECT request_hash, response FROM idempotency_keys"
     " WHERE owner_id = :owner AND scope = :scope AND key = :key"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -343,6 +344,48 @@ async def page_captures(
     )
     records = await decrypt_rows(crypto, rows[:first])
     return records, len(rows) > first
+
+
+@dataclass(frozen=True, slots=True)
+class StreamPageKey:
+    """One ``Stream.captures`` page request: loaders batch keys that share the rest."""
+
+    stream_id: uuid.UUID
+    first: int
+    after: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+async def pages_per_stream(
+    *, uow: UnitOfWork, actor: Actor, crypto: CaptureCrypto, keys: Sequence[StreamPageKey]
+) -> dict[StreamPageKey, tuple[list[CaptureRecord], bool]]:
+    """Batch getter for loaders: a keyset page per stream, one query per page shape."""
+    out: dict[StreamPageKey, tuple[list[CaptureRecord], bool]] = {}
+    if actor.user_id is None:
+        return {key: ([], False) for key in keys}
+    shapes: dict[tuple[int, str | None, datetime | None, datetime | None], list[StreamPageKey]] = {}
+    for key in keys:
+        if key.since is not None and key.until is not None and key.since >= key.until:
+            raise BadInput("`from` must be before `to`", field="from")
+        shapes.setdefault((key.first, key.after, key.since, key.until), []).append(key)
+    for (first, after, since, until), group in shapes.items():
+        rows = await repository.page_per_stream(
+            uow,
+            user_id=actor.user_id,
+            stream_ids=[k.stream_id for k in group],
+            after=decode_cursor(after) if after else None,
+            since=since,
+            until=until,
+            limit=first + 1,
+        )
+        by_stream: dict[uuid.UUID, list[Any]] = {}
+        for row in rows:
+            by_stream.setdefault(row.stream_id, []).append(row)
+        for key in group:
+            page = by_stream.get(key.stream_id, [])
+            out[key] = (await decrypt_rows(crypto, page[:first]), len(page) > first)
+    return out
 
 
 def _request_hash(drafts: Sequence[CaptureDraft]) -> bytes:

@@ -1,0 +1,1 @@
+"""The knowledge graph: concepts (deduplicated per owner) and typed edges between nodes."""

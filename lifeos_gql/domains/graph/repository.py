@@ -1,0 +1,416 @@
+"""All SQL of the graph domain: concepts, edges, events."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+
+from lifeos_gql.db.uow import UnitOfWork
+from lifeos_gql.domains.graph.models import NewEdge
+
+_CONCEPT_COLUMNS = (
+    "c.id, c.owner_id, c.kind, c.name, c.normalized_name, c.aliases, c.normalized_aliases,"
+    " c.merged_into, c.created_at"
+)
+_EDGE_COLUMNS = (
+    "e.id, e.owner_id, e.from_type, e.from_id, e.to_type, e.to_id, e.relation, e.weight,"
+    " e.evidence, e.producer, e.valid_from, e.valid_to, e.recorded_at, e.superseded_at"
+)
+# The conflict target of the partial unique index edges_current_ai_key.
+_CURRENT_AI = "(owner_id, from_id, to_id, relation) WHERE superseded_at IS NULL AND producer = 'AI'"
+
+
+async def lock_owner_graph(uow: UnitOfWork, owner_id: uuid.UUID) -> None:
+    """Serialise graph building per owner until commit.
+
+    Concept merging reads then writes (is there a "Jane Smith" yet?), and
+    co-occurrence counts are read-modify-write: two analyses of the same
+    owner must not interleave, or names would split and counts drift.
+    """
+    await uow.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 23))"),
+        {"key": f"graph:{owner_id}"},
+    )
+
+
+async def concept_candidates(
+    uow: UnitOfWork,
+    owner_id: uuid.UUID,
+    kinds: Sequence[str],
+    keys: Sequence[str],
+    match_keys: Sequence[str],
+) -> list[Any]:
+    """Live concepts whose name, an alias or the near-duplicate key may match."""
+    rows = await uow.execute(
+        text(
+            f"""
+            SELECT {_CONCEPT_COLUMNS}, c.match_key FROM concepts c
+            WHERE c.owner_id = :owner AND c.kind = ANY(:kinds) AND c.merged_into IS NULL
+              AND (c.normalized_name = ANY(:keys) OR c.normalized_aliases && CAST(:keys AS text[])
+                   OR c.match_key = ANY(:match_keys))
+            """
+        ),
+        {
+            "owner": owner_id,
+            "kinds": list(kinds),
+            "keys": list(keys),
+            "match_keys": list(match_keys),
+        },
+    )
+    return list(rows)
+
+
+async def insert_concept(
+    uow: UnitOfWork,
+    *,
+    owner_id: uuid.UUID,
+    kind: str,
+    name: str,
+    key: str,
+    aliases: Sequence[str],
+    normalized_aliases: Sequence[str],
+    match_key: str | None,
+) -> tuple[uuid.UUID, bool]:
+    """Insert a concept; (id, created). A merged node with the key resolves to its target."""
+    row = (
+        await uow.execute(
+            text(
+                """
+                INSERT INTO concepts (owner_id, kind, name, normalized_name, aliases,
+                                      normalized_aliases, match_key)
+                VALUES (:owner, :kind, :name, :key, :aliases, :norm_aliases, :match_key)
+                ON CONFLICT (owner_id, kind, normalized_name)
+                DO UPDATE SET normalized_name = EXCLUDED.normalized_name
+                RETURNING COALESCE(merged_into, id), (xmax = 0)
+                """
+            ),
+            {
+                "owner": owner_id,
+                "kind": kind,
+                "name": name,
+                "key": key,
+                "aliases": list(aliases),
+                "norm_aliases": list(normalized_aliases),
+                "match_key": match_key,
+            },
+        )
+    ).one()
+    return row[0], bool(row[1])
+
+
+async def update_concept_names(
+    uow: UnitOfWork,
+    concept_id: uuid.UUID,
+    *,
+    name: str,
+    key: str,
+    aliases: Sequence[str],
+    normalized_aliases: Sequence[str],
+    match_key: str | None,
+) -> None:
+    await uow.execute(
+        text(
+            """
+            UPDATE concepts SET name = :name, normalized_name = :key, aliases = :aliases,
+                   normalized_aliases = :norm_aliases, match_key = :match_key
+            WHERE id = :id
+            """
+        ),
+        {
+            "id": concept_id,
+            "name": name,
+            "key": key,
+            "aliases": list(aliases),
+            "norm_aliases": list(normalized_aliases),
+            "match_key": match_key,
+        },
+    )
+
+
+async def current_capture_edges(
+    uow: UnitOfWork, owner_id: uuid.UUID, capture_id: uuid.UUID
+) -> list[Any]:
+    """The AI edges one capture's analysis owns: its MENTIONS and RELATED_TO, and
+    the DERIVED_FROM edges of its insights."""
+    rows = await uow.execute(
+        text(
+            f"""
+            SELECT {_EDGE_COLUMNS} FROM edges e
+            WHERE e.owner_id = :owner AND e.producer = 'AI' AND e.superseded_at IS NULL
+              AND ((e.from_id = :capture AND e.relation IN ('MENTIONS', 'RELATED_TO'))
+                   OR (e.to_id = :capture AND e.relation = 'DERIVED_FROM'))
+            """
+        ),
+        {"owner": owner_id, "capture": capture_id},
+    )
+    return list(rows)
+
+
+async def supersede_edges(uow: UnitOfWork, ids: Sequence[uuid.UUID], at: datetime) -> None:
+    if ids:
+        await uow.execute(
+            text("UPDATE edges SET superseded_at = :at WHERE id = ANY(:ids)"),
+            {"at": at, "ids": list(ids)},
+        )
+
+
+async def insert_edges(
+    uow: UnitOfWork, owner_id: uuid.UUID, edges: Sequence[NewEdge], at: datetime
+) -> int:
+    """Insert AI edges in one statement; an equal current edge is left as is."""
+    if not edges:
+        return 0
+    result = await uow.execute(
+        text(
+            f"""
+            INSERT INTO edges (owner_id, from_type, from_id, to_type, to_id, relation, weight,
+                               evidence, producer, recorded_at)
+            SELECT :owner, f_type, f_id, t_type, t_id, rel, w, CAST(ev AS jsonb), 'AI', :at
+            FROM unnest(CAST(:f_type AS text[]), CAST(:f_id AS uuid[]), CAST(:t_type AS text[]),
+                        CAST(:t_id AS uuid[]), CAST(:rel AS text[]), CAST(:w AS real[]),
+                        CAST(:ev AS text[])) AS n(f_type, f_id, t_type, t_id, rel, w, ev)
+            ON CONFLICT {_CURRENT_AI} DO NOTHING
+            """
+        ),
+        {
+            "owner": owner_id,
+            "at": at,
+            "f_type": [e.from_type.value for e in edges],
+            "f_id": [e.from_id for e in edges],
+            "t_type": [e.to_type.value for e in edges],
+            "t_id": [e.to_id for e in edges],
+            "rel": [e.relation.value for e in edges],
+            "w": [e.weight for e in edges],
+            "ev": [orjson.dumps(e.evidence).decode() for e in edges],
+        },
+    )
+    return int(result.rowcount)
+
+
+async def add_co_occurrences(
+    uow: UnitOfWork,
+    owner_id: uuid.UUID,
+    pairs: Sequence[tuple[uuid.UUID, uuid.UUID]],
+    delta: int,
+    at: datetime,
+) -> tuple[int, int]:
+    """Add ``delta`` (+1/-1) to CO_OCCURS counts of concept pairs (smaller id first).
+
+    Returns (edges created, edges superseded because their count reached 0).
+    """
+    if not pairs:
+        return 0, 0
+    params = {"owner": owner_id, "a": [p[0] for p in pairs], "b": [p[1] for p in pairs], "at": at}
+    if delta > 0:
+        result = await uow.execute(
+            text(
+                f"""
+                INSERT INTO edges AS e (owner_id, from_type, from_id, to_type, to_id, relation,
+                                        weight, evidence, producer, recorded_at)
+                SELECT :owner, 'concept', a, 'concept', b, 'CO_OCCURS', 1,
+                       '{{"count": 1}}'::jsonb, 'AI', :at
+                FROM unnest(CAST(:a AS uuid[]), CAST(:b AS uuid[])) AS p(a, b)
+                ON CONFLICT {_CURRENT_AI}
+                DO UPDATE SET weight = e.weight + 1,
+                              evidence = jsonb_build_object('count', (e.weight + 1)::int)
+                RETURNING (xmax = 0)
+                """
+            ),
+            params,
+        )
+        return sum(1 for row in result if row[0]), 0
+    result = await uow.execute(
+        text(
+            """
+            UPDATE edges e
+               SET weight = e.weight - 1,
+                   evidence = jsonb_build_object('count', (e.weight - 1)::int),
+                   superseded_at = CASE WHEN e.weight <= 1 THEN CAST(:at AS timestamptz) END
+            FROM unnest(CAST(:a AS uuid[]), CAST(:b AS uuid[])) AS p(a, b)
+            WHERE e.owner_id = :owner AND e.producer = 'AI' AND e.superseded_at IS NULL
+              AND e.relation = 'CO_OCCURS' AND e.from_id = p.a AND e.to_id = p.b
+            RETURNING e.superseded_at IS NOT NULL
+            """
+        ),
+        params,
+    )
+    return 0, sum(1 for row in result if row[0])
+
+
+async def rare_concept_neighbours(
+    uow: UnitOfWork,
+    owner_id: uuid.UUID,
+    capture_id: uuid.UUID,
+    concept_ids: Sequence[uuid.UUID],
+    max_captures: int,
+) -> list[tuple[uuid.UUID, uuid.UUID, int]]:
+    """(earlier capture, shared concept, captures mentioning it) for rare concepts.
+
+    A concept is rare when at most ``max_captures`` captures (this one
+    included) currently mention it. Only earlier captures (occurred_at, id) are returned, so a
+    link between two captures is made once, by the later one.
+    """
+    if not concept_ids:
+        return []
+    rows = await uow.execute(
+        text(
+            """
+            WITH df AS (
+                SELECT e.to_id AS concept_id, count(*) AS n FROM edges e
+                WHERE e.owner_id = :owner AND e.relation = 'MENTIONS' AND e.producer = 'AI'
+                  AND e.superseded_at IS NULL AND e.to_id = ANY(:concepts)
+                  AND e.from_id <> :capture
+                GROUP BY e.to_id HAVING count(*) < :max_n
+            ), me AS (SELECT occurred_at FROM captures WHERE id = :capture)
+            SELECT e.from_id, e.to_id, df.n + 1 FROM df
+            JOIN edges e ON e.to_id = df.concept_id AND e.relation = 'MENTIONS'
+                        AND e.producer = 'AI' AND e.superseded_at IS NULL
+                        AND e.owner_id = :owner
+            JOIN captures c ON c.id = e.from_id, me
+            WHERE e.from_id <> :capture
+              AND (c.occurred_at, c.id) < (me.occurred_at, CAST(:capture AS uuid))
+            """
+        ),
+        {
+            "owner": owner_id,
+            "capture": capture_id,
+            "concepts": list(concept_ids),
+            "max_n": max_captures,
+        },
+    )
+    return [(r[0], r[1], int(r[2])) for r in rows]
+
+
+async def owned_captures(
+    uow: UnitOfWork, owner_id: uuid.UUID, ids: Sequence[uuid.UUID]
+) -> set[uuid.UUID]:
+    if not ids:
+        return set()
+    rows = await uow.execute(
+        text("SELECT id FROM captures WHERE owner_id = :owner AND id = ANY(:ids)"),
+        {"owner": owner_id, "ids": list(set(ids))},
+    )
+    return {r[0] for r in rows}
+
+
+async def append_events(uow: UnitOfWork, events: Sequence[dict[str, Any]]) -> None:
+    """Append event rows (owner_id, stream_ids, kind, node_type, node_id, payload)."""
+    if not events:
+        return
+    await uow.execute(
+        text(
+            """
+            INSERT INTO events (owner_id, stream_ids, kind, node_type, node_id, payload)
+            VALUES (:owner_id, :stream_ids, :kind, :node_type, :node_id, CAST(:payload AS jsonb))
+            """
+        ),
+        [{**e, "payload": orjson.dumps(e["payload"]).decode()} for e in events],
+    )
+
+
+# ---- readers for loaders -------------------------------------------------
+
+
+async def concepts_get_many(uow: UnitOfWork, ids: Sequence[uuid.UUID]) -> list[Any]:
+    if not ids:
+        return []
+    rows = await uow.execute(
+        text(f"SELECT {_CONCEPT_COLUMNS} FROM concepts c WHERE c.id = ANY(:ids)"),
+        {"ids": list(ids)},
+    )
+    return list(rows)
+
+
+async def concepts_of_captures(uow: UnitOfWork, capture_ids: Sequence[uuid.UUID]) -> list[Any]:
+    """(capture_id, salience, concept columns...) of current MENTIONS edges."""
+    if not capture_ids:
+        return []
+    rows = await uow.execute(
+        text(
+            f"""
+            SELECT e.from_id AS capture_id, e.weight AS salience, {_CONCEPT_COLUMNS}
+            FROM edges e JOIN concepts c ON c.id = e.to_id
+            WHERE e.from_id = ANY(:ids) AND e.relation = 'MENTIONS' AND e.superseded_at IS NULL
+            ORDER BY e.from_id, e.weight DESC, c.name
+            """
+        ),
+        {"ids": list(capture_ids)},
+    )
+    return list(rows)
+
+
+async def edges_touching(
+    uow: UnitOfWork, node_ids: Sequence[uuid.UUID], relation: str | None
+) -> list[Any]:
+    """Current edges with either end in ``node_ids`` (optionally one relation)."""
+    if not node_ids:
+        return []
+    rows = await uow.execute(
+        text(
+            f"""
+            SELECT {_EDGE_COLUMNS} FROM edges e
+            WHERE e.superseded_at IS NULL
+              AND (e.from_id = ANY(:ids) OR e.to_id = ANY(:ids))
+              AND (CAST(:rel AS text) IS NULL OR e.relation = CAST(:rel AS text))
+            ORDER BY e.weight DESC, e.id
+            """
+        ),
+        {"ids": list(node_ids), "rel": relation},
+    )
+    return list(rows)
+
+
+async def capture_streams(
+    uow: UnitOfWork, capture_ids: Sequence[uuid.UUID]
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(capture, stream) pairs."""
+    if not capture_ids:
+        return []
+    rows = await uow.execute(
+        text("SELECT id, stream_id FROM captures WHERE id = ANY(:ids)"),
+        {"ids": list(set(capture_ids))},
+    )
+    return [(r[0], r[1]) for r in rows]
+
+
+async def concept_streams(
+    uow: UnitOfWork, concept_ids: Sequence[uuid.UUID]
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(concept, stream) pairs through current mentions."""
+    if not concept_ids:
+        return []
+    rows = await uow.execute(
+        text(
+            """
+            SELECT DISTINCT e.to_id, c.stream_id FROM edges e
+            JOIN captures c ON c.id = e.from_id
+            WHERE e.to_id = ANY(:ids) AND e.relation = 'MENTIONS' AND e.superseded_at IS NULL
+            """
+        ),
+        {"ids": list(set(concept_ids))},
+    )
+    return [(r[0], r[1]) for r in rows]
+
+
+async def insight_streams(
+    uow: UnitOfWork, insight_ids: Sequence[uuid.UUID]
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(insight, stream) pairs through the lineage."""
+    if not insight_ids:
+        return []
+    rows = await uow.execute(
+        text(
+            """
+            SELECT s.insight_id, c.stream_id FROM insight_sources s
+            JOIN captures c ON c.id = s.capture_id
+            WHERE s.insight_id = ANY(:ids)
+            """
+        ),
+        {"ids": list(set(insight_ids))},
+    )
+    return [(r[0], r[1]) for r in rows]

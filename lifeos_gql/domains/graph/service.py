@@ -1,0 +1,301 @@
+"""Use cases of the graph domain: build the graph from an analysis, batch reads.
+
+``apply_analysis`` is the one writer the analysis job calls, inside its
+unit of work. It is idempotent (a retried job adds nothing) and
+re-analysis supersedes the capture's previous AI insights and edges
+(``superseded_at``), never edges a user made.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from lifeos_gql.core.actor import Actor
+from lifeos_gql.core.clock import utcnow
+from lifeos_gql.db.uow import UnitOfWork
+from lifeos_gql.domains.captures.models import CaptureRecord
+from lifeos_gql.domains.captures.service import CaptureCrypto
+from lifeos_gql.domains.graph import building, repository
+from lifeos_gql.domains.graph.concepts import resolve_concepts
+from lifeos_gql.domains.graph.models import (
+    ConceptRecord,
+    EdgeRecord,
+    EventKind,
+    GraphChange,
+    NewEdge,
+    NodeType,
+    Relation,
+)
+from lifeos_gql.domains.insights import service as insights
+from lifeos_gql.domains.insights.models import NewInsight
+from lifeos_gql.domains.sharing import policy
+from lifeos_gql.domains.sharing import service as sharing
+from lifeos_gql.infra.llm.types import AnalysisResult
+
+__all__ = [
+    "GraphChange",
+    "apply_analysis",
+    "concepts_by_capture_ids",
+    "concepts_by_ids",
+    "edges_by_node_ids",
+]
+
+
+def _uuid(ref: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(ref)
+    except ValueError:
+        return None
+
+
+async def apply_analysis(
+    *,
+    uow: UnitOfWork,
+    owner_id: uuid.UUID,
+    capture: CaptureRecord,
+    result: AnalysisResult,
+    related: Sequence[tuple[uuid.UUID, float]],
+    crypto: CaptureCrypto,
+) -> GraphChange:
+    """Store one capture's analysis as insights, concepts, edges and events.
+
+    ``related`` are (earlier capture id, cosine similarity) pairs from the
+    vector index; analyser relations whose ``to_ref`` is a capture id are
+    linked too. Captures of other owners are ignored. A failed ``result``
+    (``error`` set) is a caller bug: record the failure on the capture instead.
+    Serialised per owner (advisory lock) until the caller commits.
+    """
+    if result.error is not None:
+        raise ValueError("apply_analysis needs a successful result")
+    if capture.owner_id != owner_id:
+        raise ValueError("capture belongs to another owner")
+    await repository.lock_owner_graph(uow, owner_id)
+    at = utcnow()
+    change = GraphChange()
+
+    stored = await insights.replace_capture_insights(
+        uow=uow,
+        crypto=crypto,
+        owner_id=owner_id,
+        capture_id=capture.id,
+        producer=result.producer,
+        insights=[NewInsight(i.kind, i.text, i.confidence) for i in result.insights],
+        at=at,
+    )
+    change.insights_added = [insight_id for insight_id, _ in stored.added]
+    change.insights_superseded = list(stored.superseded)
+
+    concepts = await resolve_concepts(uow, owner_id, result.concepts)
+    change.concept_ids = [c.id for c in concepts]
+    change.concepts_created = [c.id for c in concepts if c.created]
+
+    analyser_links = [
+        (target, rel.relation, rel.weight)
+        for rel in result.relations
+        if (target := _uuid(rel.to_ref)) is not None
+    ]
+    candidates = [cid for cid, _ in related] + [t for t, _, _ in analyser_links]
+    owned = await repository.owned_captures(uow, owner_id, candidates)
+    shared = await repository.rare_concept_neighbours(
+        uow, owner_id, capture.id, change.concept_ids, building.RARE_CONCEPT_MAX_CAPTURES
+    )
+    wanted: list[NewEdge] = [
+        NewEdge(
+            NodeType.CAPTURE,
+            capture.id,
+            NodeType.CONCEPT,
+            c.id,
+            Relation.MENTIONS,
+            round(c.salience, 4),
+            {"producer": result.producer},
+        )
+        for c in concepts
+    ]
+    wanted += [
+        NewEdge(
+            NodeType.INSIGHT,
+            insight_id,
+            NodeType.CAPTURE,
+            capture.id,
+            Relation.DERIVED_FROM,
+            round(item.confidence, 4),
+            {"producer": result.producer},
+        )
+        for insight_id, item in stored.added
+    ]
+    wanted += building.related_edges(
+        capture.id,
+        [(cid, score) for cid, score in related if cid in owned],
+        shared,
+        [link for link in analyser_links if link[0] in owned],
+    )
+    change.related_capture_ids = [e.to_id for e in wanted if e.relation is Relation.RELATED_TO]
+    keep = {
+        building.edge_key(insight_id, capture.id, Relation.DERIVED_FROM.value)
+        for insight_id in stored.kept
+    }
+
+    current = await repository.current_capture_edges(uow, owner_id, capture.id)
+    old_concepts = [r.to_id for r in current if r.relation == Relation.MENTIONS.value]
+    supersede, insert = building.diff_edges(current, wanted, keep)
+    # Supersede first: the unique index only covers current edges.
+    await repository.supersede_edges(uow, supersede, at)
+    await repository.insert_edges(uow, owner_id, insert, at)
+    superseded_ids = set(supersede)
+    added = Counter(e.relation.value for e in insert)
+    gone = Counter(r.relation for r in current if r.id in superseded_ids)
+
+    old_pairs, new_pairs = building.pairs(old_concepts), building.pairs(change.concept_ids)
+    made, _ = await repository.add_co_occurrences(
+        uow, owner_id, sorted(new_pairs - old_pairs), +1, at
+    )
+    _, dropped = await repository.add_co_occurrences(
+        uow, owner_id, sorted(old_pairs - new_pairs), -1, at
+    )
+    added[Relation.CO_OCCURS.value] += made
+    gone[Relation.CO_OCCURS.value] += dropped
+    change.edges_added = {k: v for k, v in added.items() if v}
+    change.edges_superseded = {k: v for k, v in gone.items() if v}
+
+    events = _events(owner_id, capture, stored.added, change)
+    await repository.append_events(uow, events)
+    change.events = len(events)
+    return change
+
+
+def _events(
+    owner_id: uuid.UUID,
+    capture: CaptureRecord,
+    added: Sequence[tuple[uuid.UUID, NewInsight]],
+    change: GraphChange,
+) -> list[dict[str, Any]]:
+    """One INSIGHT_ADDED per new insight, one GRAPH_CHANGED if anything changed.
+
+    Payloads carry ids and counts only (the events table is not encrypted).
+    """
+    streams = [capture.stream_id]
+    rows: list[dict[str, Any]] = [
+        {
+            "owner_id": owner_id,
+            "stream_ids": streams,
+            "kind": EventKind.INSIGHT_ADDED.value,
+            "node_type": NodeType.INSIGHT.value,
+            "node_id": insight_id,
+            "payload": {"captureIds": [str(capture.id)], "kind": item.kind},
+        }
+        for insight_id, item in added
+    ]
+    if change.changed:
+        rows.append(
+            {
+                "owner_id": owner_id,
+                "stream_ids": streams,
+                "kind": EventKind.GRAPH_CHANGED.value,
+                "node_type": NodeType.CAPTURE.value,
+                "node_id": capture.id,
+                "payload": {
+                    "added": change.edges_added,
+                    "superseded": change.edges_superseded,
+                    "insightsAdded": [str(i) for i in change.insights_added],
+                    "insightsSuperseded": [str(i) for i in change.insights_superseded],
+                    "conceptIds": [str(i) for i in change.concept_ids],
+                    "conceptsCreated": [str(i) for i in change.concepts_created],
+                    "relatedCaptureIds": [str(i) for i in change.related_capture_ids],
+                },
+            }
+        )
+    return rows
+
+
+# ---- batch getters for loaders --------------------------------------------
+
+
+def _concept(row: Any) -> ConceptRecord:
+    return ConceptRecord(
+        id=row.id,
+        owner_id=row.owner_id,
+        kind=row.kind,
+        name=row.name,
+        aliases=tuple(row.aliases),
+        merged_into=row.merged_into,
+        created_at=row.created_at,
+    )
+
+
+async def _visible_nodes(
+    uow: UnitOfWork, actor: Actor, nodes: Sequence[tuple[str, uuid.UUID]]
+) -> set[uuid.UUID]:
+    """Node ids the actor may see: captures by stream, concepts through a readable
+    mention, insights when every lineage capture is readable."""
+    by_type: dict[str, list[uuid.UUID]] = {}
+    for node_type, node_id in nodes:
+        by_type.setdefault(node_type, []).append(node_id)
+    links = {
+        NodeType.CAPTURE.value: await repository.capture_streams(
+            uow, by_type.get(NodeType.CAPTURE.value, [])
+        ),
+        NodeType.CONCEPT.value: await repository.concept_streams(
+            uow, by_type.get(NodeType.CONCEPT.value, [])
+        ),
+        NodeType.INSIGHT.value: await repository.insight_streams(
+            uow, by_type.get(NodeType.INSIGHT.value, [])
+        ),
+    }
+    stream_ids = list({s for pairs in links.values() for _, s in pairs})
+    roles = await sharing.stream_roles(uow=uow, actor=actor, stream_ids=stream_ids)
+    visible: set[uuid.UUID] = set()
+    for node_type, pairs in links.items():
+        readable: dict[uuid.UUID, bool] = {}
+        for node_id, stream_id in pairs:
+            ok = policy.can_read(roles.get(stream_id))
+            if node_type == NodeType.INSIGHT.value:
+                readable[node_id] = readable.get(node_id, True) and ok
+            else:
+                readable[node_id] = readable.get(node_id, False) or ok
+        visible |= {node_id for node_id, ok in readable.items() if ok}
+    return visible
+
+
+async def concepts_by_ids(
+    *, uow: UnitOfWork, actor: Actor, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, ConceptRecord]:
+    """Batch getter for loaders: concepts seen through a capture the actor can read."""
+    visible = await _visible_nodes(uow, actor, [(NodeType.CONCEPT.value, i) for i in ids])
+    rows = await repository.concepts_get_many(uow, [i for i in ids if i in visible])
+    return {row.id: _concept(row) for row in rows}
+
+
+async def concepts_by_capture_ids(
+    *, uow: UnitOfWork, actor: Actor, capture_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[tuple[ConceptRecord, float]]]:
+    """Batch getter: each readable capture's current concepts with salience, strongest first."""
+    visible = await _visible_nodes(uow, actor, [(NodeType.CAPTURE.value, i) for i in capture_ids])
+    out: dict[uuid.UUID, list[tuple[ConceptRecord, float]]] = {cid: [] for cid in capture_ids}
+    for row in await repository.concepts_of_captures(uow, [i for i in capture_ids if i in visible]):
+        out[row.capture_id].append((_concept(row), float(row.salience)))
+    return out
+
+
+async def edges_by_node_ids(
+    *,
+    uow: UnitOfWork,
+    actor: Actor,
+    node_ids: Sequence[uuid.UUID],
+    relation: str | None = None,
+) -> dict[uuid.UUID, list[EdgeRecord]]:
+    """Batch getter: current edges touching each node whose both ends the actor can see."""
+    rows = await repository.edges_touching(uow, node_ids, relation)
+    ends = {(r.from_type, r.from_id) for r in rows} | {(r.to_type, r.to_id) for r in rows}
+    visible = await _visible_nodes(uow, actor, sorted(ends))
+    out: dict[uuid.UUID, list[EdgeRecord]] = {nid: [] for nid in node_ids}
+    for row in rows:
+        if row.from_id not in visible or row.to_id not in visible:
+            continue
+        record = EdgeRecord(**row._mapping)
+        for end in {row.from_id, row.to_id}:
+            if end in out:
+                out[end].append(record)
+    return out

@@ -1,0 +1,1 @@
+"""Insights: statements derived from captures, stored encrypted, with their lineage."""
