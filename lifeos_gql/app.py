@@ -28,6 +28,7 @@ from lifeos_gql.core.errors import ConfigError
 from lifeos_gql.db import migrate
 from lifeos_gql.infra.auth.dev_issuer import DevIssuer
 from lifeos_gql.infra.auth.factory import build_verifier
+from lifeos_gql.jobs.worker import start_inprocess_worker
 from lifeos_gql.rest.routes import rest_routes
 from lifeos_gql.runtime import Runtime
 
@@ -68,7 +69,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 "LifeOS ready on http://%s:%s/graphql", settings.lifeos_host, settings.lifeos_port
             )
             try:
-                yield
+                async with start_inprocess_worker(core):
+                    yield
             finally:
                 await http.aclose()
                 if redis is not None:

@@ -1,4 +1,4 @@
-"""``lifeos-gql``: serve, migrate, token, import, rotate-master-key, export-schema."""
+"""``lifeos-gql``: serve, worker, migrate, token, import, rotate-master-key, export-schema."""
 
 from __future__ import annotations
 
@@ -87,6 +87,40 @@ def serve(
         reload=reload,
         lifespan="on",
     )
+
+
+@app.command()
+@_config_errors_exit
+def worker(
+    concurrency: Annotated[
+        int | None,
+        typer.Option(help="Jobs run at once (LIFEOS_WORKER_CONCURRENCY).", min=1, max=64),
+    ] = None,
+) -> None:
+    """Run a background job worker (capture analysis) until SIGTERM or Ctrl-C.
+
+    Run as many as the load needs, on any machines that reach the database;
+    each also sweeps for captures whose analysis was lost. Set
+    LIFEOS_INPROCESS_WORKER=false on the API servers when workers run apart.
+    """
+    import asyncio
+    import logging
+
+    settings = _settings()
+    logging.basicConfig(
+        level=settings.lifeos_log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    asyncio.run(_work(settings, concurrency))
+
+
+async def _work(settings: Settings, concurrency: int | None) -> None:
+    from lifeos_gql.bootstrap import open_runtime
+    from lifeos_gql.jobs.worker import run_standalone_worker
+
+    size = (concurrency or settings.lifeos_worker_concurrency) + 2
+    async with open_runtime(settings, pool_size=size) as rt:
+        await run_standalone_worker(rt, concurrency=concurrency)
 
 
 @app.command()

@@ -89,6 +89,23 @@ class Settings(BaseSettings):
     lifeos_max_payload_bytes: int = Field(default=1_000_000, ge=1_000)
     lifeos_max_batch_items: int = Field(default=5_000, ge=1)
 
+    # Background jobs: procrastinate on the primary Postgres.
+    # Run a worker inside `serve`. Unset: yes, except with LIFEOS_ENV=prod, where
+    # workers are their own processes (`lifeos-gql worker`, scaled by count).
+    lifeos_inprocess_worker: bool | None = None
+    lifeos_worker_concurrency: int = Field(default=2, ge=1, le=64)
+    # A worker whose heartbeat is older than this is presumed dead and its jobs re-run.
+    lifeos_worker_stalled_seconds: float = Field(default=30.0, ge=0.5, le=3600)
+    # How often the outbox sweeper looks for captures with no live job.
+    lifeos_analysis_sweep_seconds: float = Field(default=30.0, ge=0.1, le=3600)
+    # Captures per analysis job (and per analyser call).
+    lifeos_analysis_batch_size: int = Field(default=16, ge=1, le=500)
+    # Runs per capture before it is marked FAILED (transient errors and crashes count).
+    lifeos_analysis_max_attempts: int = Field(default=6, ge=1, le=100)
+    # Exponential backoff with jitter between retries: base * 2**attempt, capped.
+    lifeos_analysis_retry_base_seconds: float = Field(default=2.0, gt=0, le=3600)
+    lifeos_analysis_retry_max_seconds: float = Field(default=600.0, gt=0, le=86_400)
+
     _split = field_validator(
         "lifeos_cors_origins",
         "clerk_authorized_parties",
@@ -144,6 +161,13 @@ class Settings(BaseSettings):
     @property
     def is_prod(self) -> bool:
         return self.lifeos_env is Env.PROD
+
+    @property
+    def run_inprocess_worker(self) -> bool:
+        """Whether ``serve`` runs a job worker (LIFEOS_INPROCESS_WORKER, else not in prod)."""
+        if self.lifeos_inprocess_worker is not None:
+            return self.lifeos_inprocess_worker
+        return not self.is_prod
 
     @property
     def effective_clerk_jwks_url(self) -> str | None:

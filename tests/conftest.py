@@ -175,7 +175,12 @@ def settings(db_url: str, data_dir: Path) -> Settings:
 
 def make_settings(**overrides: Any) -> Settings:
     """Settings that ignore the developer's environment and ``.env``."""
-    base: dict[str, Any] = {"lifeos_env": "dev", "redis_url": None}
+    # No background analysis unless a test asks for it: keeps tests deterministic.
+    base: dict[str, Any] = {
+        "lifeos_env": "dev",
+        "redis_url": None,
+        "lifeos_inprocess_worker": False,
+    }
     base.update(overrides)
     return Settings(_env_file=None, **base)
 

@@ -25,8 +25,8 @@ from lifeos_gql.api.types.ingest import (
     CaptureStatus,
 )
 from lifeos_gql.core.ids import decode_global_id
-from lifeos_gql.domains.captures import service as captures
 from lifeos_gql.domains.captures.models import CaptureDraft, IngestOutcome
+from lifeos_gql.ingest import capture_drafts
 
 
 def drafts_from_inputs(inputs: Sequence[Mapping[str, Any]]) -> list[CaptureDraft]:
@@ -55,16 +55,13 @@ def drafts_from_inputs(inputs: Sequence[Mapping[str, Any]]) -> list[CaptureDraft
 
 
 async def ingest_drafts(ctx: Context, drafts: Sequence[CaptureDraft]) -> list[IngestOutcome]:
-    """One ``captures.ingest`` call in one transaction, honouring Idempotency-Key."""
-    async with ctx.runtime.db.transaction(ctx.require_user()) as uow:
-        return await captures.ingest(
-            uow=uow,
-            actor=ctx.actor,
-            crypto=ctx.runtime.capture_crypto,
-            limits=ctx.runtime.capture_limits,
-            drafts=drafts,
-            idempotency_key=ctx.request.headers.get("idempotency-key"),
-        )
+    """Capture in one transaction (analysis queued with it), honouring Idempotency-Key."""
+    return await capture_drafts(
+        ctx.runtime,
+        ctx.actor,
+        drafts,
+        idempotency_key=ctx.request.headers.get("idempotency-key"),
+    )
 
 
 def batch_payload(outcomes: Sequence[IngestOutcome]) -> CaptureBatchPayload:

@@ -1,6 +1,6 @@
 """Run an importer into a stream: batches of captures, resumable, with progress.
 
-Each batch of items is one ``captures.service.ingest`` call in its own
+Each batch of items is one ``lifeos_gql.ingest.capture_drafts`` call in its own
 transaction, so an interrupted import keeps every batch committed before the
 interrupt. Items carry external ids that depend only on the source, so
 running the same import again stores nothing twice: already stored items
@@ -21,10 +21,8 @@ from sqlalchemy import text
 from lifeos_gql.core.actor import Actor
 from lifeos_gql.core.errors import BadInput, Forbidden, NotFound
 from lifeos_gql.db.uow import Database, UnitOfWork
-from lifeos_gql.domains.captures import service as captures
 from lifeos_gql.domains.captures.models import (
     CaptureDraft,
-    CaptureLimits,
     IngestOutcome,
     IngestStatus,
 )
@@ -35,23 +33,15 @@ from lifeos_gql.domains.streams.models import Stream
 from lifeos_gql.domains.users import repository as users
 from lifeos_gql.importers.base import ImportedItem, ImportStats, SkippedRecord
 from lifeos_gql.importers.registry import get_importer
+from lifeos_gql.ingest import IngestRuntime, capture_drafts
 
 DEFAULT_BATCH_SIZE = 500
 # Enough examples to diagnose a bad file without flooding the terminal.
 MAX_SAMPLES = 20
 
 
-class ImportRuntime(Protocol):
-    """What an import needs: the app's ``Runtime`` and ``CoreRuntime`` both fit."""
-
-    @property
-    def db(self) -> Database: ...
-
-    @property
-    def capture_crypto(self) -> captures.CaptureCrypto: ...
-
-    @property
-    def capture_limits(self) -> CaptureLimits: ...
+# An import captures exactly like the API does.
+ImportRuntime = IngestRuntime
 
 
 @dataclass(slots=True)
@@ -208,14 +198,7 @@ async def _send(
     report: ImportReport,
     progress: ImportProgress | None,
 ) -> None:
-    async with runtime.db.transaction(actor.user_id) as uow:
-        outcomes = await captures.ingest(
-            uow=uow,
-            actor=actor,
-            crypto=runtime.capture_crypto,
-            limits=runtime.capture_limits,
-            drafts=batch,
-        )
+    outcomes = await capture_drafts(runtime, actor, batch)
     for draft, outcome in zip(batch, outcomes, strict=True):
         _count(report, draft, outcome)
     report.batches += 1

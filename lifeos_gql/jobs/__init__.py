@@ -1,1 +1,1 @@
-"""jobs"""
+"""Background jobs on procrastinate: capture analysis, its outbox sweeper, workers."""

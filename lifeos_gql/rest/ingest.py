@@ -30,10 +30,10 @@ from lifeos_gql.core.errors import (
     Unauthenticated,
 )
 from lifeos_gql.core.ids import decode_global_id, encode_global_id
-from lifeos_gql.domains.captures import service as captures
 from lifeos_gql.domains.captures.models import CaptureDraft, IngestOutcome, IngestStatus
 from lifeos_gql.domains.sharing import policy
 from lifeos_gql.domains.sharing import service as sharing
+from lifeos_gql.ingest import capture_drafts
 from lifeos_gql.rest.body import ClientGone, max_request_bytes, read_capped
 from lifeos_gql.rest.errors import UnsupportedMediaType, json_error
 from lifeos_gql.rest.items import Item, ItemError, parse_json_body, to_draft
@@ -112,15 +112,9 @@ async def _post_captures(request: Request) -> Response:
     drafts = [item for item in items if isinstance(item, CaptureDraft)]
     outcomes: list[IngestOutcome] = []
     if drafts:
-        async with runtime.db.transaction(actor.user_id) as uow:
-            outcomes = await captures.ingest(
-                uow=uow,
-                actor=actor,
-                crypto=runtime.capture_crypto,
-                limits=limits,
-                drafts=drafts,
-                idempotency_key=request.headers.get("idempotency-key"),
-            )
+        outcomes = await capture_drafts(
+            runtime, actor, drafts, idempotency_key=request.headers.get("idempotency-key")
+        )
     return _response(items, outcomes)
 
 

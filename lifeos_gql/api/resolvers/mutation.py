@@ -5,9 +5,11 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from lifeos_gql import ingest
 from lifeos_gql.api.bulk import batch_payload, ingest_drafts
 from lifeos_gql.api.context import Context
 from lifeos_gql.api.resolvers.ingest_tokens import IngestTokenMutations
+from lifeos_gql.api.types.capture import Capture
 from lifeos_gql.api.types.ingest import (
     CaptureBatchPayload,
     CaptureInput,
@@ -66,6 +68,18 @@ class Mutation(IngestTokenMutations):
                 outcome.message or "invalid capture", field=outcome.field, reason=outcome.code
             )
         return CaptureResult.from_outcome(outcome)
+
+    @strawberry.mutation(
+        description="Analyse captures again (owner or collaborator); they return as PENDING."
+    )
+    async def request_analysis(
+        self, info: Info[Context, None], capture_ids: list[strawberry.ID]
+    ) -> list[Capture]:
+        ctx = info.context
+        ids = [decode_global_id(str(i), expected="Capture").id for i in capture_ids]
+        await ingest.request_analysis(ctx.runtime, ctx.actor, ids)
+        records = await ctx.loaders.capture.load_many(ids)
+        return [Capture.from_record(r) for r in records if r is not None]
 
     @strawberry.mutation(
         description="Capture many items; bad items are reported per item, good ones stored."

@@ -1,0 +1,305 @@
+"""Analysing captures: claim, decrypt, analyse, embed, index, link, store.
+
+One call is one run. Its steps, per owner among the claimed captures:
+
+1. claim (``RUNNING`` under a fresh run id; see :mod:`.outbox`);
+2. decrypt the captures (captures service, acting as their owner);
+3. analyse them in one analyser call (the analyser batches internally);
+4. embed title and content, upsert the vectors (idempotent: same ids);
+5. find related captures (nearest neighbours in the owner's index);
+6. per capture, one transaction: mark ``DONE`` *if this run still holds
+   it* and store the graph (``apply_analysis``). Both commit or neither,
+   so a capture is ``DONE`` exactly once with its graph written once.
+
+A transient failure (rate limit, timeout, lost connection) gives the
+captures back as ``PENDING`` and asks the job to retry, unless this is the
+last attempt, which marks them ``FAILED`` with the error's code. A
+permanent failure marks them ``FAILED`` at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from lifeos_gql.core.actor import Actor
+from lifeos_gql.domains.captures import service as captures
+from lifeos_gql.domains.captures.models import CaptureRecord
+from lifeos_gql.domains.graph import service as graph
+from lifeos_gql.domains.streams import service as streams
+from lifeos_gql.infra.embeddings.base import EmbeddingError, TransientEmbeddingError
+from lifeos_gql.infra.llm.types import AnalysisItem, AnalysisResult, TransientAnalysisError
+from lifeos_gql.infra.vectors.base import TransientVectorError, VectorIndexError, VectorRecord
+from lifeos_gql.jobs import outbox
+from lifeos_gql.jobs.retry import is_retryable
+from lifeos_gql.jobs.services import AnalysisServices
+
+log = logging.getLogger(__name__)
+
+#: Nearest captures considered as associative links, and the similarity floor.
+RELATED_TOP_K = 8
+RELATED_MIN_SCORE = 0.35
+
+INTERNAL_ERROR = "ANALYSIS_INTERNAL_ERROR"
+MISSING_RESULT = "ANALYSIS_MISSING_RESULT"
+DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
+
+
+@dataclass
+class AnalysisOutcome:
+    """What one run did with each capture id it was given."""
+
+    done: list[uuid.UUID] = field(default_factory=list)
+    skipped: list[uuid.UUID] = field(default_factory=list)
+    failed: dict[uuid.UUID, str] = field(default_factory=dict)
+    #: Released as PENDING for the job's next attempt.
+    retry: list[uuid.UUID] = field(default_factory=list)
+    retry_after: float | None = None
+    #: Not claimable (another run holds them, already finished, or deleted).
+    ignored: list[uuid.UUID] = field(default_factory=list)
+
+    def summary(self) -> dict[str, int]:
+        """Counts per outcome, for the job's result and logs."""
+        return {
+            "done": len(self.done),
+            "skipped": len(self.skipped),
+            "failed": len(self.failed),
+            "retry": len(self.retry),
+            "ignored": len(self.ignored),
+        }
+
+
+class _Transient(Exception):
+    def __init__(self, code: str, retry_after: float | None = None) -> None:
+        super().__init__(code)
+        self.code = code
+        self.retry_after = retry_after
+
+
+class _Permanent(Exception):
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass
+class _Run:
+    services: AnalysisServices
+    run_id: uuid.UUID
+    final_attempt: bool
+    outcome: AnalysisOutcome
+
+
+async def analyse(
+    services: AnalysisServices,
+    capture_ids: Sequence[uuid.UUID],
+    *,
+    job_id: int | None = None,
+    final_attempt: bool = True,
+) -> AnalysisOutcome:
+    """Analyse the claimable captures among ``capture_ids`` (see the module docstring).
+
+    ``job_id`` is the procrastinate job running this (it may re-claim what it
+    claimed in an earlier attempt); ``final_attempt`` turns transient
+    failures into ``FAILED`` instead of a retry.
+    """
+    settings = services.settings
+    run = _Run(services, uuid.uuid4(), final_attempt, AnalysisOutcome())
+    async with services.db.transaction() as uow:
+        claimed, exhausted = await outbox.claim(
+            uow,
+            list(dict.fromkeys(capture_ids)),
+            run_id=run.run_id,
+            job_id=job_id,
+            max_attempts=settings.lifeos_analysis_max_attempts,
+        )
+    run.outcome.failed.update(dict.fromkeys(exhausted, outbox.ATTEMPTS_EXHAUSTED))
+    held = {c.id for c in claimed} | set(exhausted)
+    run.outcome.ignored = [i for i in dict.fromkeys(capture_ids) if i not in held]
+    by_owner: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for c in claimed:
+        by_owner.setdefault(c.owner_id, []).append(c.id)
+    for owner_id, ids in by_owner.items():
+        await _analyse_owner(run, owner_id, ids)
+    log.info("analysis run %s (job %s): %s", run.run_id, job_id, run.outcome.summary())
+    return run.outcome
+
+
+async def _analyse_owner(run: _Run, owner_id: uuid.UUID, ids: list[uuid.UUID]) -> None:
+    try:
+        prepared = await _prepare(run, owner_id, ids)
+    except _Transient as exc:
+        await _retry_or_fail(run, owner_id, dict.fromkeys(ids, exc.code), exc.retry_after)
+        return
+    except _Permanent as exc:
+        await _end(run, owner_id, ids, "FAILED", exc.code)
+        return
+    except Exception as exc:
+        if is_retryable(exc):
+            await _retry_or_fail(run, owner_id, dict.fromkeys(ids, DATABASE_UNAVAILABLE), None)
+            return
+        log.exception("analysis of %d captures failed", len(ids))
+        await _end(run, owner_id, ids, "FAILED", INTERNAL_ERROR)
+        return
+    records, results, related = prepared
+    await _end(run, owner_id, [i for i in ids if i not in records], "SKIPPED", None)
+    transient: dict[uuid.UUID, str] = {}
+    for capture_id, record in records.items():
+        result = results.get(capture_id)
+        if result is None:
+            await _end(run, owner_id, [capture_id], "FAILED", MISSING_RESULT)
+        elif result.error is not None and result.error.transient:
+            transient[capture_id] = result.error.code
+        elif result.error is not None:
+            await _end(run, owner_id, [capture_id], "FAILED", result.error.code)
+        elif not await _store(run, owner_id, record, result, related.get(capture_id, [])):
+            transient[capture_id] = DATABASE_UNAVAILABLE
+    if transient:
+        await _retry_or_fail(run, owner_id, transient, None)
+
+
+Prepared = tuple[
+    dict[uuid.UUID, CaptureRecord],
+    dict[uuid.UUID, AnalysisResult],
+    dict[uuid.UUID, list[tuple[uuid.UUID, float]]],
+]
+
+
+async def _prepare(run: _Run, owner_id: uuid.UUID, ids: list[uuid.UUID]) -> Prepared:
+    """Steps 2–5: decrypt, analyse, embed, index, find related. Readable captures only."""
+    services = run.services
+    owner = Actor(user_id=owner_id, via="job")
+    async with services.db.transaction(owner_id) as uow:
+        found = await captures.captures_by_ids(
+            uow=uow, actor=owner, crypto=services.crypto, ids=ids
+        )
+        stream_rows = await streams.streams_by_ids(
+            uow=uow, actor=owner, ids=list({r.stream_id for r in found.values()})
+        )
+    # Unreadable (erased data key) or empty captures have nothing to analyse.
+    records = {i: found[i] for i in ids if i in found and _text(found[i])}
+    if not records:
+        return {}, {}, {}
+    items = [
+        AnalysisItem(
+            ref=str(r.id),
+            title=r.title,
+            content=r.content or r.title or "",
+            occurred_at=r.occurred_at,
+            source_kind=stream_rows[r.stream_id].source if r.stream_id in stream_rows else "other",
+        )
+        for r in records.values()
+    ]
+    try:
+        analysed = await services.analyser.analyse(items)
+        vectors = await services.embedder.embed([_text(r) for r in records.values()])
+    except TransientAnalysisError as exc:
+        raise _Transient("LLM_UNAVAILABLE", exc.retry_after) from exc
+    except TransientEmbeddingError as exc:
+        raise _Transient("EMBEDDING_UNAVAILABLE") from exc
+    except EmbeddingError as exc:
+        raise _Permanent("EMBEDDING_FAILED") from exc
+    results = {uuid.UUID(r.ref): r for r in analysed}
+    try:
+        await services.vectors.upsert(
+            [
+                VectorRecord(
+                    id=str(r.id),
+                    values=vector,
+                    owner_id=owner_id,
+                    node_type="capture",
+                    stream_ids=[str(r.stream_id)],
+                    occurred_at=r.occurred_at,
+                )
+                for r, vector in zip(records.values(), vectors, strict=True)
+            ]
+        )
+        related = {
+            r.id: await _related(run, owner_id, r.id, vector)
+            for r, vector in zip(records.values(), vectors, strict=True)
+        }
+    except TransientVectorError as exc:
+        raise _Transient("VECTOR_INDEX_UNAVAILABLE") from exc
+    except VectorIndexError as exc:
+        raise _Permanent("VECTOR_INDEX_FAILED") from exc
+    return records, results, related
+
+
+async def _related(
+    run: _Run, owner_id: uuid.UUID, capture_id: uuid.UUID, vector: Sequence[float]
+) -> list[tuple[uuid.UUID, float]]:
+    matches = await run.services.vectors.query(
+        owner_id=owner_id,
+        vector=vector,
+        top_k=RELATED_TOP_K,
+        node_types=["capture"],
+        exclude_ids=[str(capture_id)],
+    )
+    return [(uuid.UUID(m.id), m.score) for m in matches if m.score >= RELATED_MIN_SCORE]
+
+
+async def _store(
+    run: _Run,
+    owner_id: uuid.UUID,
+    record: CaptureRecord,
+    result: AnalysisResult,
+    related: list[tuple[uuid.UUID, float]],
+) -> bool:
+    """Step 6 for one capture; False when a transient error asks for a retry."""
+    services = run.services
+    try:
+        async with services.db.transaction(owner_id) as uow:
+            # Fence first: only the run holding the claim writes the graph.
+            held = await outbox.finish(uow, [record.id], run_id=run.run_id, status="DONE")
+            if held:
+                await graph.apply_analysis(
+                    uow=uow,
+                    owner_id=owner_id,
+                    capture=record,
+                    result=result,
+                    related=related,
+                    crypto=services.crypto,
+                )
+    except Exception as exc:
+        if is_retryable(exc):
+            return False
+        log.exception("storing the analysis of capture %s failed", record.id)
+        await _end(run, owner_id, [record.id], "FAILED", INTERNAL_ERROR)
+        return True
+    if held:
+        run.outcome.done.append(record.id)
+    return True
+
+
+async def _end(
+    run: _Run, owner_id: uuid.UUID, ids: list[uuid.UUID], status: str, error: str | None
+) -> None:
+    if not ids:
+        return
+    async with run.services.db.transaction(owner_id) as uow:
+        ended = await outbox.finish(uow, ids, run_id=run.run_id, status=status, error=error)
+    if status == "SKIPPED":
+        run.outcome.skipped.extend(ended)
+    elif status == "FAILED":
+        run.outcome.failed.update(dict.fromkeys(ended, error or INTERNAL_ERROR))
+
+
+async def _retry_or_fail(
+    run: _Run, owner_id: uuid.UUID, codes: dict[uuid.UUID, str], retry_after: float | None
+) -> None:
+    """Release for the job's next attempt; on the last attempt, fail with each code."""
+    if run.final_attempt:
+        for code in set(codes.values()):
+            await _end(run, owner_id, [i for i, c in codes.items() if c == code], "FAILED", code)
+        return
+    async with run.services.db.transaction(owner_id) as uow:
+        released = await outbox.release(uow, list(codes), run_id=run.run_id)
+    run.outcome.retry.extend(released)
+    if retry_after is not None:
+        run.outcome.retry_after = max(run.outcome.retry_after or 0.0, retry_after)
+
+
+def _text(record: CaptureRecord) -> str:
+    return "\n\n".join(part for part in (record.title, record.content) if part).strip()
