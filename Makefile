@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: bench-ingest install run test test-unit test-integration test-acceptance lint format schema lock worker clean
+.PHONY: bench-analysis bench-ingest install run test test-unit test-integration test-acceptance lint format schema lock worker clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,9 @@ lock: install  ## re-resolve requirements.lock from pyproject.toml
 
 bench-ingest: install  ## captureBatch over HTTP vs raw COPY on the same database
 	$(BIN)/python bench/ingest.py
+
+bench-analysis: install  ## analysis captures/s: local analyser, and OpenAI against a 500 ms fake
+	$(BIN)/python bench/analysis.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

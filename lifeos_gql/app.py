@@ -28,6 +28,8 @@ from lifeos_gql.core.errors import ConfigError
 from lifeos_gql.db import migrate
 from lifeos_gql.infra.auth.dev_issuer import DevIssuer
 from lifeos_gql.infra.auth.factory import build_verifier
+from lifeos_gql.infra.embeddings.factory import build_embedder
+from lifeos_gql.infra.vectors.factory import build_vector_index
 from lifeos_gql.jobs.worker import start_inprocess_worker
 from lifeos_gql.rest.routes import rest_routes
 from lifeos_gql.runtime import Runtime
@@ -56,6 +58,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             http = httpx.AsyncClient(timeout=10.0)
             redis = await _connect_redis(settings)
             verifier = build_verifier(settings, http_client=http)
+            # The local model loads on its first query, on the embedder's own
+            # thread: start-up does not wait for it.
+            embedder = build_embedder(settings)
+            vectors = build_vector_index(settings, core.db, producer=embedder.name)
             app.state.runtime = Runtime(
                 settings=settings,
                 database_url=core.database_url,
@@ -63,6 +69,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 authenticator=Authenticator(verifier, core.db),
                 capture_crypto=core.capture_crypto,
                 redis=redis,
+                embedder=embedder,
+                vectors=vectors,
                 migration_head=await asyncio.to_thread(migrate.head_revision, core.database_url),
             )
             log.info(
@@ -72,6 +80,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 async with start_inprocess_worker(core):
                     yield
             finally:
+                await vectors.aclose()
+                await embedder.aclose()
                 await http.aclose()
                 if redis is not None:
                     await redis.aclose()

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
     from lifeos_gql.api.authn import Authenticator
     from lifeos_gql.domains.captures.service import CaptureCrypto
+    from lifeos_gql.infra.embeddings.base import Embedder
+    from lifeos_gql.infra.vectors.base import VectorIndex
 
 
 @dataclass
@@ -26,6 +28,10 @@ class Runtime:
     capture_crypto: CaptureCrypto
     migration_head: str | None = None
     redis: Redis | None = None
+    # Search embeds queries with the analysis embedder (vectors are only
+    # comparable within one producer); None disables the MEANING signal.
+    embedder: Embedder | None = None
+    vectors: VectorIndex | None = None
 
     @property
     def capture_limits(self) -> CaptureLimits:

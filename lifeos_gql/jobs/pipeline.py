@@ -28,6 +28,7 @@ from lifeos_gql.core.actor import Actor
 from lifeos_gql.domains.captures import service as captures
 from lifeos_gql.domains.captures.models import CaptureRecord
 from lifeos_gql.domains.graph import service as graph
+from lifeos_gql.domains.search import indexing as search_indexing
 from lifeos_gql.domains.streams import service as streams
 from lifeos_gql.infra.embeddings.base import EmbeddingError, TransientEmbeddingError
 from lifeos_gql.infra.llm.types import AnalysisItem, AnalysisResult, TransientAnalysisError
@@ -261,6 +262,10 @@ async def _store(
                     result=result,
                     related=related,
                     crypto=services.crypto,
+                )
+                # Search (issue 5): full-text vectors need the plaintext, held only here.
+                await search_indexing.index_analysed_capture(
+                    uow=uow, owner_id=owner_id, capture=record, crypto=services.crypto
                 )
     except Exception as exc:
         if is_retryable(exc):

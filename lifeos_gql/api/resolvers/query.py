@@ -10,6 +10,8 @@ from strawberry.types import Info
 
 from lifeos_gql.api.context import Context
 from lifeos_gql.api.node_registry import resolve_node
+from lifeos_gql.api.resolvers.graph_queries import GraphQueries
+from lifeos_gql.api.resolvers.search import SearchQueries
 from lifeos_gql.api.types.capture import CaptureConnection, capture_page
 from lifeos_gql.api.types.node import Node
 from lifeos_gql.api.types.stream import Stream
@@ -18,7 +20,7 @@ from lifeos_gql.core.ids import decode_global_id
 
 
 @strawberry.type
-class Query:
+class Query(GraphQueries, SearchQueries):
     @strawberry.field(description="The signed-in user, or null for anonymous callers.")
     async def me(self, info: Info[Context, None]) -> User | None:
         user_id = info.context.actor.user_id

@@ -13,6 +13,7 @@ from strawberry.types import Info
 from lifeos_gql.api.context import Context
 from lifeos_gql.api.types.common import AnalysisStatus, PageInfo, keyset_edges
 from lifeos_gql.api.types.node import Node
+from lifeos_gql.api.types.similar import resolve_similar
 from lifeos_gql.core.cursors import clamp_first, encode_cursor
 from lifeos_gql.core.ids import encode_global_id
 from lifeos_gql.domains.captures import service as captures
@@ -75,6 +76,11 @@ class Capture(Node):
         chosen = [r for r in records if relation is None or r.relation == relation]
         chosen.sort(key=lambda r: (-r.weight, r.recorded_at))
         return [Edge.from_record(r) for r in chosen[: clamp_first(first)]]
+
+    similar: list[Capture] = strawberry.field(
+        resolver=resolve_similar,
+        description="Captures you can see that are closest in meaning to this one.",
+    )
 
     @classmethod
     def from_record(cls, record: CaptureRecord) -> Capture:

@@ -1,0 +1,1 @@
+"""Hybrid search: full text, trigram names and vector similarity, fused by RRF."""

@@ -1,0 +1,297 @@
+"""Use cases of search: hybrid search and "similar captures".
+
+Hybrid search runs three signals over what the reader may see and fuses
+their rankings with reciprocal rank fusion (k = 60):
+
+* KEYWORD: Postgres full text (``websearch_to_tsquery``, ``ts_rank_cd``)
+  over captures and current insights, one ranked list each;
+* NAME: trigram similarity (pg_trgm) of concept names, so a misspelt or
+  partial name still finds its concept;
+* MEANING: the query embedded by the same embedder as the stored vectors,
+  nearest nodes from the vector index, per owner whose streams the reader
+  can see; every vector hit is re-checked against visibility in SQL.
+
+Each signal contributes its top :data:`CANDIDATES`; the fused ranking over
+them is paged with an opaque ``after`` cursor naming (score, node) of the
+last hit, so no OFFSET is used and pages do not overlap.
+
+Content is encrypted at rest: snippets cannot be made by ``ts_headline``.
+Only the page's hits are decrypted, and highlighted in Python
+(:mod:`.snippets`). Statements per search: 1 (readable streams) + 3 (one per
+SQL signal) + per owner searched 2 (vector) + 1 (visibility of vector hits)
++ the batch getters of the page's records; none depends on ``first``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Final
+
+from lifeos_gql.core.actor import Actor
+from lifeos_gql.core.errors import BadInput
+from lifeos_gql.db.uow import UnitOfWork
+from lifeos_gql.domains.captures import service as captures
+from lifeos_gql.domains.captures.models import CaptureRecord
+from lifeos_gql.domains.captures.service import CaptureCrypto
+from lifeos_gql.domains.graph import service as graph
+from lifeos_gql.domains.graph.normalise import normalise_name
+from lifeos_gql.domains.insights import service as insights
+from lifeos_gql.domains.search import fusion, repository
+from lifeos_gql.domains.search.models import (
+    NodeKey,
+    RankedKey,
+    SearchFilter,
+    SearchHit,
+    SearchNodeType,
+    SearchPage,
+    Signal,
+)
+from lifeos_gql.domains.search.snippets import highlight, query_terms
+from lifeos_gql.domains.sharing import policy
+from lifeos_gql.infra.embeddings.base import Embedder
+from lifeos_gql.infra.vectors.base import VectorIndex
+
+#: Candidates each signal contributes to the fused ranking (and the paging horizon).
+CANDIDATES: Final = 100
+MAX_QUERY_CHARS: Final = 500
+#: Cosine floor for MEANING hits of a search: nearest neighbours always exist,
+#: but below this (unrelated sentences score about 0.0-0.15 with MiniLM) they are noise.
+MIN_MEANING_SCORE: Final = 0.2
+#: Owners searched in the vector index per query (one index query each).
+MAX_VECTOR_OWNERS: Final = 20
+
+
+async def _scope(
+    uow: UnitOfWork, actor: Actor, filter_: SearchFilter
+) -> tuple[repository.Scope, dict[uuid.UUID, uuid.UUID]]:
+    user_id = actor.require_user_id()
+    readable = {
+        stream_id: owner
+        for stream_id, owner in (await repository.readable_streams(uow, user_id)).items()
+        if policy.credential_reaches(actor.stream_id, stream_id)
+    }
+    wanted = set(filter_.stream_ids) if filter_.stream_ids is not None else None
+    streams = {s: o for s, o in readable.items() if wanted is None or s in wanted}
+    scope = repository.Scope(
+        readable=sorted(readable),
+        streams=sorted(streams),
+        owners=sorted(set(streams.values())),
+        since=filter_.since,
+        until=filter_.until,
+        insight_kinds=filter_.insight_kinds,
+    )
+    return scope, streams
+
+
+async def _meaning(
+    uow: UnitOfWork,
+    scope: repository.Scope,
+    streams: dict[uuid.UUID, uuid.UUID],
+    filter_: SearchFilter,
+    vector: Sequence[float],
+    vectors: VectorIndex,
+    *,
+    top_k: int,
+    exclude: Sequence[str] = (),
+    min_score: float = -1.0,
+) -> list[NodeKey]:
+    """Nearest visible nodes to ``vector`` across the owners of readable streams."""
+    types = [t.value for t in SearchNodeType if filter_.wants(t)]
+    by_owner: dict[uuid.UUID, list[str]] = {}
+    for stream_id, owner in streams.items():
+        by_owner.setdefault(owner, []).append(str(stream_id))
+    matches = []
+    for owner, owner_streams in sorted(by_owner.items())[:MAX_VECTOR_OWNERS]:
+        matches += await vectors.query(
+            owner_id=owner,
+            vector=vector,
+            top_k=top_k,
+            node_types=types,
+            stream_ids=sorted(owner_streams),
+            exclude_ids=exclude,
+        )
+    matches = [m for m in matches if m.score >= min_score]
+    matches.sort(key=lambda m: (-m.score, m.id))
+    keys: list[NodeKey] = []
+    for match in matches:
+        try:
+            keys.append(NodeKey(SearchNodeType(match.metadata["node_type"]), uuid.UUID(match.id)))
+        except ValueError:  # not a node id of ours
+            continue
+    ids = {t: [k.id for k in keys if k.node_type is t] for t in SearchNodeType}
+    visible = await repository.visible_among(
+        uow,
+        scope,
+        captures=ids[SearchNodeType.CAPTURE],
+        insights=ids[SearchNodeType.INSIGHT],
+        concepts=ids[SearchNodeType.CONCEPT],
+    )
+    return [k for k in keys if (k.node_type.value, k.id) in visible]
+
+
+async def search(
+    *,
+    uow: UnitOfWork,
+    actor: Actor,
+    crypto: CaptureCrypto,
+    embedder: Embedder | None,
+    vectors: VectorIndex | None,
+    query: str,
+    first: int,
+    after: str | None = None,
+    filter_: SearchFilter | None = None,
+) -> SearchPage:
+    """One page of the hybrid ranking of what ``actor`` may see (see the module docstring).
+
+    Hits the reader may not see are never counted, ranked or hinted at.
+    Without an embedder or vector index the MEANING signal is skipped.
+    """
+    filter_ = filter_ or SearchFilter()
+    query = " ".join(query.split())
+    if not query:
+        raise BadInput("query must not be empty", field="query")
+    if len(query) > MAX_QUERY_CHARS:
+        raise BadInput(f"query is longer than {MAX_QUERY_CHARS} characters", field="query")
+    if filter_.since and filter_.until and filter_.since >= filter_.until:
+        raise BadInput("`from` must be before `to`", field="filter.from")
+    scope, streams = await _scope(uow, actor, filter_)
+    if not streams:
+        return SearchPage()
+    legs: dict[Signal, list[NodeKey]] = {}
+    keyword: list[NodeKey] = []
+    if filter_.wants(SearchNodeType.CAPTURE):
+        found = await repository.captures_by_text(uow, scope, query, CANDIDATES)
+        keyword += [NodeKey(SearchNodeType.CAPTURE, i) for i in found]
+    if filter_.wants(SearchNodeType.INSIGHT):
+        found = await repository.insights_by_text(uow, scope, query, CANDIDATES)
+        # Interleave so one node type's ranks do not push the other's down.
+        insight_keys = [NodeKey(SearchNodeType.INSIGHT, i) for i in found]
+        keyword = _interleave(keyword, insight_keys)
+    legs[Signal.KEYWORD] = keyword
+    if filter_.wants(SearchNodeType.CONCEPT):
+        name = normalise_name(query, "topic")
+        found = await repository.concepts_by_name(uow, scope, name, CANDIDATES)
+        legs[Signal.NAME] = [NodeKey(SearchNodeType.CONCEPT, i) for i in found]
+    if embedder is not None and vectors is not None:
+        [vector] = await embedder.embed([query])
+        legs[Signal.MEANING] = await _meaning(
+            uow,
+            scope,
+            streams,
+            filter_,
+            vector,
+            vectors,
+            top_k=CANDIDATES,
+            min_score=MIN_MEANING_SCORE,
+        )
+    ranked, has_next = fusion.page_after(fusion.fuse(legs), after, first)
+    hits = await _hits(uow, actor, crypto, ranked, query_terms(query))
+    return SearchPage(hits=hits, has_next=has_next)
+
+
+def _interleave(a: list[NodeKey], b: list[NodeKey]) -> list[NodeKey]:
+    out: list[NodeKey] = []
+    for index in range(max(len(a), len(b))):
+        out += a[index : index + 1] + b[index : index + 1]
+    return out
+
+
+async def _hits(
+    uow: UnitOfWork,
+    actor: Actor,
+    crypto: CaptureCrypto,
+    ranked: Sequence[RankedKey],
+    terms: list[str],
+) -> list[SearchHit]:
+    """Decrypt the page's records (through their domains' batch getters) and snippet them."""
+
+    def ids(node_type: SearchNodeType) -> list[uuid.UUID]:
+        return [r.key.id for r in ranked if r.key.node_type is node_type]
+
+    capture_ids, insight_ids, concept_ids = (
+        ids(SearchNodeType.CAPTURE),
+        ids(SearchNodeType.INSIGHT),
+        ids(SearchNodeType.CONCEPT),
+    )
+    found_captures = (
+        await captures.captures_by_ids(uow=uow, actor=actor, crypto=crypto, ids=capture_ids)
+        if capture_ids
+        else {}
+    )
+    found_insights = (
+        await insights.insights_by_ids(uow=uow, actor=actor, crypto=crypto, ids=insight_ids)
+        if insight_ids
+        else {}
+    )
+    found_concepts = (
+        await graph.concepts_by_ids(uow=uow, actor=actor, ids=concept_ids) if concept_ids else {}
+    )
+    hits: list[SearchHit] = []
+    for item in ranked:
+        key = item.key
+        capture = found_captures.get(key.id) if key.node_type is SearchNodeType.CAPTURE else None
+        insight = found_insights.get(key.id) if key.node_type is SearchNodeType.INSIGHT else None
+        concept = found_concepts.get(key.id) if key.node_type is SearchNodeType.CONCEPT else None
+        if capture is not None:
+            snippet = highlight(_capture_text(capture), terms)
+        elif insight is not None:
+            snippet = highlight(insight.text, terms)
+        elif concept is not None:
+            snippet = highlight(concept.name, terms)
+        else:  # gone or hidden since it was ranked: leave it out
+            continue
+        hits.append(
+            SearchHit(
+                key=key,
+                score=item.score,
+                cursor=fusion.encode_cursor(item),
+                signals=item.signals,
+                snippet=snippet,
+                capture=capture,
+                insight=insight,
+                concept=concept,
+            )
+        )
+    return hits
+
+
+def _capture_text(record: CaptureRecord) -> str | None:
+    parts = [p for p in (record.title, record.content) if p]
+    return " — ".join(parts) if parts else None
+
+
+async def similar_captures(
+    *,
+    uow: UnitOfWork,
+    actor: Actor,
+    embedder: Embedder | None,
+    vectors: VectorIndex | None,
+    capture: CaptureRecord,
+    first: int,
+) -> list[uuid.UUID]:
+    """Ids of the visible captures nearest in meaning to ``capture``, closest first.
+
+    ``capture`` must already be visible to ``actor`` (it comes from a loader).
+    The query vector is the capture's text embedded again: the embedder is
+    deterministic, so it equals the stored vector, and this works the same on
+    every vector index (the interface has no "fetch vector").
+    """
+    text_ = _capture_text(capture)
+    if embedder is None or vectors is None or not text_ or first == 0:
+        return []
+    scope, streams = await _scope(uow, actor, SearchFilter(node_types=(SearchNodeType.CAPTURE,)))
+    if not streams:
+        return []
+    [vector] = await embedder.embed([text_])
+    keys = await _meaning(
+        uow,
+        scope,
+        streams,
+        SearchFilter(node_types=(SearchNodeType.CAPTURE,)),
+        vector,
+        vectors,
+        top_k=first,
+        exclude=[str(capture.id)],
+    )
+    return [k.id for k in keys if k.id != capture.id][:first]
