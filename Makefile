@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: bench-analysis bench-ingest install run test test-unit test-integration test-acceptance lint format schema lock worker clean
+.PHONY: bench-analysis bench-data bench-graph bench-ingest install run test test-unit test-integration test-acceptance lint format schema lock worker clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,12 @@ bench-ingest: install  ## captureBatch over HTTP vs raw COPY on the same databas
 
 bench-analysis: install  ## analysis captures/s: local analyser, and OpenAI against a 500 ms fake
 	$(BIN)/python bench/analysis.py
+
+bench-data: install  ## one user: 100k captures, 10k concepts, 1M edges into bench/data/ (kept; --force redoes)
+	$(BIN)/python bench/graph_data.py
+
+bench-graph: install bench-data  ## neighbors/path/search p50/p95 (server-side and HTTP); nested query, loaders vs naive
+	$(BIN)/python -m bench.graph
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

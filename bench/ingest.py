@@ -48,7 +48,7 @@ import psycopg
 from lifeos_gql.core.ids import decode_global_id
 from lifeos_gql.db.embedded import start_embedded_postgres, stop_embedded_postgres
 from lifeos_gql.db.urls import libpq_url
-from lifeos_gql.domains.captures.sealing import content_hash, seal
+from lifeos_gql.domains.captures.sealing import RowSealer, content_hash, content_hash_key
 from lifeos_gql.infra.auth.dev_issuer import DevIssuer
 from lifeos_gql.infra.crypto.fields import FieldCipher
 
@@ -185,8 +185,9 @@ def sealed_rows(
     owner: uuid.UUID, stream: uuid.UUID, batch: int, size: int
 ) -> list[tuple[Any, ...]]:
     """The same items as the API run, encrypted and hashed the way the service does."""
-    cipher = FieldCipher()
     data_key = os.urandom(32)
+    sealer = RowSealer(FieldCipher(), data_key)
+    hash_key = content_hash_key(data_key)
     rows = []
     for i in range(size):
         it = item(batch, i)
@@ -203,10 +204,10 @@ def sealed_rows(
                 stream,
                 owner,
                 occurred,
-                seal(cipher, data_key, capture_id, "title", title),
-                seal(cipher, data_key, capture_id, "content", content),
-                seal(cipher, data_key, capture_id, "data", data),
-                content_hash(data_key, identity),
+                sealer.seal(capture_id, "title", title),
+                sealer.seal(capture_id, "content", content),
+                sealer.seal(capture_id, "data", data),
+                content_hash(hash_key, identity),
                 len(content) + len(data) + len(title),
                 it["externalId"],
             )

@@ -65,9 +65,8 @@ async def _require_editable(
     NOT_FOUND when a node is not visible (like a missing one), FORBIDDEN when
     visible only through streams where the actor's role may not link.
     """
-    user_id = actor.require_user_id()
-    candidates = await reads.candidate_streams(uow, user_id)
-    roles = await sharing.stream_roles(uow=uow, actor=actor, stream_ids=candidates)
+    actor.require_user_id()
+    roles = await sharing.my_stream_roles(uow=uow, actor=actor)
     readable = [s for s, r in roles.items() if policy.can_read(r)]
     linkable = [s for s, r in roles.items() if policy.can_link(r)]
     pairs = [(n.type, n.id) for n in nodes]

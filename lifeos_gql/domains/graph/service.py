@@ -18,7 +18,7 @@ from lifeos_gql.core.clock import utcnow
 from lifeos_gql.db.uow import UnitOfWork
 from lifeos_gql.domains.captures.models import CaptureRecord
 from lifeos_gql.domains.captures.service import CaptureCrypto
-from lifeos_gql.domains.graph import building, repository
+from lifeos_gql.domains.graph import building, repository, traversal_repository
 from lifeos_gql.domains.graph.concepts import resolve_concepts
 from lifeos_gql.domains.graph.models import (
     ConceptRecord,
@@ -31,7 +31,6 @@ from lifeos_gql.domains.graph.models import (
 )
 from lifeos_gql.domains.insights import service as insights
 from lifeos_gql.domains.insights.models import NewInsight
-from lifeos_gql.domains.sharing import policy
 from lifeos_gql.domains.sharing import service as sharing
 from lifeos_gql.infra.llm.types import AnalysisResult
 
@@ -66,16 +65,19 @@ async def apply_analysis(
     vector index; analyser relations whose ``to_ref`` is a capture id are
     linked too. Captures of other owners are ignored. A failed ``result``
     (``error`` set) is a caller bug: record the failure on the capture instead.
-    Serialised per owner (advisory lock) until the caller commits.
+    Serialised per owner (advisory lock, taken after the capture's own
+    insights are written) until the caller commits: call it last.
     """
     if result.error is not None:
         raise ValueError("apply_analysis needs a successful result")
     if capture.owner_id != owner_id:
         raise ValueError("capture belongs to another owner")
-    await repository.lock_owner_graph(uow, owner_id)
     at = utcnow()
     change = GraphChange()
 
+    # Insights belong to this capture alone (its analysis run holds the
+    # capture's claim), so they are written before taking the owner's lock:
+    # the lock is held until commit and serialises the owner's analyses.
     stored = await insights.replace_capture_insights(
         uow=uow,
         crypto=crypto,
@@ -88,6 +90,7 @@ async def apply_analysis(
     change.insights_added = [insight_id for insight_id, _ in stored.added]
     change.insights_superseded = list(stored.superseded)
 
+    await repository.lock_owner_graph(uow, owner_id)
     concepts = await resolve_concepts(uow, owner_id, result.concepts)
     change.concept_ids = [c.id for c in concepts]
     change.concepts_created = [c.id for c in concepts if c.created]
@@ -229,34 +232,15 @@ async def _visible_nodes(
     uow: UnitOfWork, actor: Actor, nodes: Sequence[tuple[str, uuid.UUID]]
 ) -> set[uuid.UUID]:
     """Node ids the actor may see: captures by stream, concepts through a readable
-    mention, insights when every lineage capture is readable."""
-    by_type: dict[str, list[uuid.UUID]] = {}
-    for node_type, node_id in nodes:
-        by_type.setdefault(node_type, []).append(node_id)
-    links = {
-        NodeType.CAPTURE.value: await repository.capture_streams(
-            uow, by_type.get(NodeType.CAPTURE.value, [])
-        ),
-        NodeType.CONCEPT.value: await repository.concept_streams(
-            uow, by_type.get(NodeType.CONCEPT.value, [])
-        ),
-        NodeType.INSIGHT.value: await repository.insight_streams(
-            uow, by_type.get(NodeType.INSIGHT.value, [])
-        ),
-    }
-    stream_ids = list({s for pairs in links.values() for _, s in pairs})
-    roles = await sharing.stream_roles(uow=uow, actor=actor, stream_ids=stream_ids)
-    visible: set[uuid.UUID] = set()
-    for node_type, pairs in links.items():
-        readable: dict[uuid.UUID, bool] = {}
-        for node_id, stream_id in pairs:
-            ok = policy.can_read(roles.get(stream_id))
-            if node_type == NodeType.INSIGHT.value:
-                readable[node_id] = readable.get(node_id, True) and ok
-            else:
-                readable[node_id] = readable.get(node_id, False) or ok
-        visible |= {node_id for node_id, ok in readable.items() if ok}
-    return visible
+    mention, insights when every lineage capture is readable.
+
+    Checked with ``EXISTS`` against the actor's readable streams: a hub
+    concept with thousands of mentions costs one index probe, not a scan.
+    """
+    if not nodes:
+        return set()
+    streams = await sharing.readable_streams(uow=uow, actor=actor)
+    return await traversal_repository.visible_nodes(uow, nodes, streams)
 
 
 async def concepts_by_ids(

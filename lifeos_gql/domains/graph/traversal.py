@@ -38,7 +38,6 @@ from lifeos_gql.domains.graph.normalise import normalise_name
 from lifeos_gql.domains.graph.traversal_repository import Direction
 from lifeos_gql.domains.insights import service as insights
 from lifeos_gql.domains.insights.models import InsightRecord
-from lifeos_gql.domains.sharing import policy
 from lifeos_gql.domains.sharing import service as sharing
 from lifeos_gql.infra.llm.types import ConceptKind
 
@@ -88,13 +87,8 @@ def _ends(row: Any) -> tuple[NodeRef, NodeRef]:
     return NodeRef(row.from_type, row.from_id), NodeRef(row.to_type, row.to_id)
 
 
-async def readable_streams(*, uow: UnitOfWork, actor: Actor) -> list[uuid.UUID]:
-    """Every stream the actor may read (the sharing policy decides)."""
-    if actor.user_id is None:
-        return []
-    candidates = await sql.candidate_streams(uow, actor.user_id)
-    roles = await sharing.stream_roles(uow=uow, actor=actor, stream_ids=candidates)
-    return [sid for sid, role in roles.items() if policy.can_read(role)]
+# Kept for callers of this module; the rule lives in the sharing service.
+readable_streams = sharing.readable_streams
 
 
 async def neighbors(

@@ -118,21 +118,6 @@ async def connecting_edge(
     return rows.first()
 
 
-async def candidate_streams(uow: UnitOfWork, user_id: uuid.UUID) -> list[uuid.UUID]:
-    """Streams the user owns or holds a grant on: candidates only; the sharing
-    policy decides which of them are readable."""
-    rows = await uow.execute(
-        text(
-            """
-            SELECT id FROM streams WHERE owner_id = :user
-            UNION SELECT stream_id FROM grants WHERE grantee_id = :user
-            """
-        ),
-        {"user": user_id},
-    )
-    return [r[0] for r in rows]
-
-
 async def visible_nodes(
     uow: UnitOfWork, nodes: Sequence[tuple[str, uuid.UUID]], streams: Sequence[uuid.UUID]
 ) -> set[uuid.UUID]:

@@ -107,8 +107,12 @@ _INSIGHTS_BY_TEXT = text(
 _CONCEPTS_BY_NAME = text(
     f"""
     SELECT k.id FROM concepts k
-    WHERE (k.normalized_name % :name OR k.normalized_name %> :name
-           OR :name = ANY(k.normalized_aliases))
+    -- One arm per operator: OR-ing them made Postgres scan every concept
+    -- (about 100 ms at 10,000 concepts); each arm alone uses the trigram index.
+    WHERE k.id IN (
+            SELECT id FROM concepts WHERE normalized_name % :name
+            UNION SELECT id FROM concepts WHERE normalized_name %> :name
+            UNION SELECT id FROM concepts WHERE :name = ANY(normalized_aliases))
       AND {_CONCEPT_VISIBLE}
     ORDER BY greatest(similarity(k.normalized_name, :name),
                       word_similarity(:name, k.normalized_name)) DESC, k.id

@@ -37,3 +37,18 @@ async def access_to_streams(
         return {}
     rows = await uow.execute(_ROLES, {"user": user_id, "ids": list(stream_ids)})
     return {row[0]: StreamAccess(Role(row[1]), row[2]) for row in rows}
+
+
+async def candidate_streams(uow: UnitOfWork, user_id: uuid.UUID) -> list[uuid.UUID]:
+    """Streams the user owns or holds a grant on: candidates only; the
+    policy decides what each role allows."""
+    rows = await uow.execute(
+        text(
+            """
+            SELECT id FROM streams WHERE owner_id = :user
+            UNION SELECT stream_id FROM grants WHERE grantee_id = :user
+            """
+        ),
+        {"user": user_id},
+    )
+    return [r[0] for r in rows]

@@ -55,3 +55,17 @@ async def require_stream_role(
         role = access.role.value
         raise Forbidden(f"Your role ({role}) may not {action}", role=role)
     return access.role
+
+
+async def my_stream_roles(*, uow: UnitOfWork, actor: Actor) -> dict[uuid.UUID, Role]:
+    """The actor's role on every stream they have one on (one query pair)."""
+    if actor.user_id is None:
+        return {}
+    candidates = await repository.candidate_streams(uow, actor.user_id)
+    return await stream_roles(uow=uow, actor=actor, stream_ids=candidates)
+
+
+async def readable_streams(*, uow: UnitOfWork, actor: Actor) -> list[uuid.UUID]:
+    """Every stream the actor may read."""
+    roles = await my_stream_roles(uow=uow, actor=actor)
+    return [sid for sid, role in roles.items() if policy.can_read(role)]
