@@ -261,11 +261,20 @@ async def rare_concept_neighbours(
         text(
             """
             WITH df AS (
-                SELECT e.to_id AS concept_id, count(*) AS n FROM edges e
-                WHERE e.owner_id = :owner AND e.relation = 'MENTIONS' AND e.producer = 'AI'
-                  AND e.superseded_at IS NULL AND e.to_id = ANY(:concepts)
-                  AND e.from_id <> :capture
-                GROUP BY e.to_id HAVING count(*) < :max_n
+                -- Counting stops at max_n per concept: a common concept's
+                -- thousands of mentions are never scanned to learn it is common.
+                SELECT k.id AS concept_id, m.n
+                FROM unnest(CAST(:concepts AS uuid[])) AS k(id)
+                CROSS JOIN LATERAL (
+                    SELECT count(*) AS n FROM (
+                        SELECT 1 FROM edges e
+                        WHERE e.to_id = k.id AND e.relation = 'MENTIONS' AND e.producer = 'AI'
+                          AND e.superseded_at IS NULL AND e.owner_id = :owner
+                          AND e.from_id <> :capture
+                        LIMIT :max_n
+                    ) AS capped
+                ) AS m
+                WHERE m.n < :max_n
             ), me AS (SELECT occurred_at FROM captures WHERE id = :capture)
             SELECT e.from_id, e.to_id, df.n + 1 FROM df
             JOIN edges e ON e.to_id = df.concept_id AND e.relation = 'MENTIONS'
