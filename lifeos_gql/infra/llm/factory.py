@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import openai
-
 from lifeos_gql.config import Settings
 from lifeos_gql.infra.llm.local import LocalAnalyser
-from lifeos_gql.infra.llm.openai_analyser import OpenAIAnalyser
 from lifeos_gql.infra.llm.types import Analyser
 
 # The SDK retries 429/5xx/timeouts itself; keep that short so a rate-limited call
@@ -19,6 +16,12 @@ def build_analyser(settings: Settings) -> Analyser:
     """OpenAI (or a compatible server) when ``OPENAI_API_KEY`` is set, else the local analyser."""
     if not settings.openai_api_key:
         return LocalAnalyser()
+    # Imported here: the SDK costs ~0.6 s to import, which every start-up of
+    # the server would pay even when no key is configured.
+    import openai
+
+    from lifeos_gql.infra.llm.openai_analyser import OpenAIAnalyser
+
     client = openai.AsyncOpenAI(
         api_key=settings.openai_api_key,
         base_url=settings.openai_base_url or None,
