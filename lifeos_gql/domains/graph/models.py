@@ -44,6 +44,18 @@ class ConceptRecord:
     merged_into: uuid.UUID | None
     created_at: datetime
 
+    @classmethod
+    def from_row(cls, row: Any) -> ConceptRecord:
+        return cls(
+            id=row.id,
+            owner_id=row.owner_id,
+            kind=row.kind,
+            name=row.name,
+            aliases=tuple(row.aliases),
+            merged_into=row.merged_into,
+            created_at=row.created_at,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class EdgeRecord:

@@ -175,16 +175,7 @@ async def _load(
     return out
 
 
-def _concept(row: Any) -> ConceptRecord:
-    return ConceptRecord(
-        id=row.id,
-        owner_id=row.owner_id,
-        kind=row.kind,
-        name=row.name,
-        aliases=tuple(row.aliases),
-        merged_into=row.merged_into,
-        created_at=row.created_at,
-    )
+_concept = ConceptRecord.from_row
 
 
 @dataclass(slots=True)
