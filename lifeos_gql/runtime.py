@@ -32,6 +32,14 @@ class Runtime:
     # comparable within one producer); None disables the MEANING signal.
     embedder: Embedder | None = None
     vectors: VectorIndex | None = None
+    # The database handle for work done without (or beyond) one user's
+    # row-level-security view: authentication lookups, webhooks, share-link
+    # resolution, erasure. None means the same as ``db``.
+    privileged_db: Database | None = None
+
+    @property
+    def system_db(self) -> Database:
+        return self.privileged_db or self.db
 
     @property
     def capture_limits(self) -> CaptureLimits:
