@@ -44,7 +44,10 @@ class Authenticator:
         verified = await self._verifier.verify(token.strip())
         user_id = await self._user_id_for(verified)
         return Actor(
-            user_id=user_id, scopes=ALL_SCOPES, via="dev-jwt" if verified.is_dev else "jwt"
+            user_id=user_id,
+            scopes=ALL_SCOPES,
+            via="dev-jwt" if verified.is_dev else "jwt",
+            expires_at=verified.expires_at,
         )
 
     async def _ingest_actor(self, token: str, *, allowed: bool) -> Actor:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 from lifeos_gql.core.errors import Unauthenticated
@@ -31,6 +32,10 @@ class Actor:
     scopes: frozenset[Scope] = field(default=ALL_SCOPES)
     via: str = "anonymous"  # "jwt", "dev-jwt", "api-token", "ingest-token", "anonymous"
     stream_id: uuid.UUID | None = None
+    # When the credential stops being valid (JWT ``exp``, API token expiry):
+    # long-lived connections (WebSockets) close at this instant.
+    expires_at: datetime | None = None
+    token_id: uuid.UUID | None = None  # the API token acting, if any
 
     @property
     def is_authenticated(self) -> bool:

@@ -1,4 +1,4 @@
-"""Audit append-only trigger, pseudonyms, data exports (issue 6).
+"""Audit: append-only trigger and pseudonyms (issue 6).
 
 Revision ID: 0010
 Revises: 0009
