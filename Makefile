@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: bench-analysis bench-data bench-graph bench-ingest install run test test-unit test-integration test-acceptance lint format schema lock worker clean
+.PHONY: bench-analysis bench-data bench-graph bench-ingest bench-subs install run test test-unit test-integration test-acceptance lint format schema lock worker clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,9 @@ bench-data: install  ## one user: 100k captures, 10k concepts, 1M edges into ben
 
 bench-graph: install bench-data  ## neighbors/path/search p50/p95 (server-side and HTTP); nested query, loaders vs naive
 	$(BIN)/python -m bench.graph
+
+bench-subs: install  ## 10,000 idle subscriptions (server RSS); fan-out of one insight event to 1,000 (p50/p99)
+	$(BIN)/python bench/subscriptions.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -702,7 +702,7 @@ def run_settings(config: RunConfig) -> Settings:
 
 async def capture_corpus(rt: CoreRuntime, items: list[Item]) -> tuple[uuid.UUID, float]:
     """Create the user and streams, capture ``items`` (jobs queued alongside); (owner, s)."""
-    async with rt.db.transaction() as uow:
+    async with rt.system_db.transaction() as uow:
         user, _ = await users.provision_user(
             uow=uow, subject="bench|analysis", email="bench@example.org", name="Alex"
         )
@@ -732,12 +732,12 @@ async def capture_corpus(rt: CoreRuntime, items: list[Item]) -> tuple[uuid.UUID,
 
 
 async def scalar(rt: CoreRuntime, sql: str) -> Any:
-    async with rt.db.transaction() as uow:
+    async with rt.system_db.transaction() as uow:
         return (await uow.execute(text(sql))).scalar_one()
 
 
 async def status_counts(rt: CoreRuntime) -> dict[str, int]:
-    async with rt.db.transaction() as uow:
+    async with rt.system_db.transaction() as uow:
         rows = await uow.execute(
             text("SELECT analysis_status, count(*) AS n FROM captures GROUP BY 1")
         )
@@ -759,7 +759,7 @@ async def wait_until_analysed(rt: CoreRuntime, total: int, bound: float) -> dict
 
 
 async def graph_counts(rt: CoreRuntime) -> dict[str, int]:
-    async with rt.db.transaction() as uow:
+    async with rt.system_db.transaction() as uow:
         out = {
             "insights": int(
                 (await uow.execute(text("SELECT count(*) FROM insights"))).scalar_one()

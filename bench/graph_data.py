@@ -455,7 +455,7 @@ class Counts:
 async def provision(settings: Settings) -> tuple[uuid.UUID, bytes, str]:
     """The bench user (as the dev issuer names it), its data key, and the DB URL."""
     async with open_runtime(settings) as rt:
-        async with rt.db.transaction() as uow:
+        async with rt.system_db.transaction() as uow:
             user, _ = await users.provision_user(
                 uow=uow, subject=f"{DEV_ISSUER}|{dev_subject(EMAIL)}", email=EMAIL, name="Bench"
             )

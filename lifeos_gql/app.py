@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import httpx
 from redis.asyncio import Redis
@@ -16,11 +17,14 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from lifeos_gql.api.authn import Authenticator
 from lifeos_gql.api.graphiql import graphiql_static_app
 from lifeos_gql.api.middleware import AuthMiddleware, RequestIdMiddleware
 from lifeos_gql.api.schema import build_schema
+from lifeos_gql.api.subscriptions.dispatcher import EventDispatcher
+from lifeos_gql.api.subscriptions.stats import subscription_stats
 from lifeos_gql.api.view import LifeOSGraphQL
 from lifeos_gql.bootstrap import open_runtime
 from lifeos_gql.config import Settings, load_settings
@@ -66,13 +70,25 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 settings=settings,
                 database_url=core.database_url,
                 db=core.db,
-                authenticator=Authenticator(verifier, core.db),
+                # RLS wall on ``db``; authentication runs before the user is known.
+                privileged_db=core.system_db,
+                authenticator=Authenticator(verifier, core.system_db),
                 capture_crypto=core.capture_crypto,
                 redis=redis,
                 embedder=embedder,
                 vectors=vectors,
                 migration_head=await asyncio.to_thread(migrate.head_revision, core.database_url),
             )
+            # One event listener per process feeds this process's subscriptions.
+            dispatcher = EventDispatcher(
+                app.state.runtime,
+                queue_size=settings.lifeos_ws_queue_size,
+                max_per_user=settings.lifeos_ws_max_subscriptions_per_user,
+            )
+            app.state.runtime.events = core.events
+            app.state.runtime.subscriptions = dispatcher
+            if core.events is not None:
+                await dispatcher.start(core.events)
             log.info(
                 "LifeOS ready on http://%s:%s/graphql", settings.lifeos_host, settings.lifeos_port
             )
@@ -80,13 +96,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 async with start_inprocess_worker(core):
                     yield
             finally:
+                await dispatcher.stop()
+                await app.state.runtime.authenticator.failures.aclose()  # pending auth failures
                 await vectors.aclose()
                 await embedder.aclose()
                 await http.aclose()
                 if redis is not None:
                     await redis.aclose()
 
-    view = LifeOSGraphQL(build_schema(settings), allowed_origins=settings.lifeos_cors_origins)
+    view = LifeOSGraphQL(
+        build_schema(settings),
+        allowed_origins=settings.lifeos_cors_origins,
+        # The legacy graphql-ws protocol is off: one protocol to keep safe.
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        max_subscriptions_per_connection=settings.lifeos_ws_max_subscriptions_per_connection,
+        connection_init_wait_timeout=timedelta(seconds=settings.lifeos_ws_init_timeout_seconds),
+    )
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -121,6 +146,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        Route("/healthz/subscriptions", subscription_stats, methods=["GET"]),
         Route("/graphql", view, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", view),
         Mount("/static/graphiql", app=graphiql_static_app(), name="graphiql-static"),

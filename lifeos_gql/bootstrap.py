@@ -7,6 +7,10 @@ but none of the web stack, so they open a :class:`CoreRuntime` here::
     async with open_runtime(settings) as rt:
         async with rt.db.transaction(user_id) as uow: ...
 
+``rt.db`` runs as ``lifeos_app`` under row-level security (a user's view);
+``rt.system_db`` is the privileged handle for work beyond one user's view
+(jobs, provisioning, key storage). Both share one engine.
+
 ``resolve_database_url`` and ``build_capture_crypto`` live here so the app's
 lifespan can share them without the commands importing Starlette/Strawberry.
 """
@@ -24,6 +28,7 @@ from lifeos_gql.config import Settings
 from lifeos_gql.db import migrate
 from lifeos_gql.db.embedded import start_embedded_postgres
 from lifeos_gql.db.engine import create_engine
+from lifeos_gql.db.rls import APP_ROLE, check_app_role
 from lifeos_gql.db.uow import Database
 from lifeos_gql.domains.captures.models import CaptureLimits
 from lifeos_gql.domains.captures.service import CaptureCrypto
@@ -31,6 +36,7 @@ from lifeos_gql.domains.privacy.key_store import PgDataKeyStore
 from lifeos_gql.infra.crypto.fields import FieldCipher
 from lifeos_gql.infra.crypto.keystore import KeyService
 from lifeos_gql.infra.crypto.master_keys import MasterKeyring
+from lifeos_gql.infra.events import EventBus, build_event_bus
 
 
 def resolve_database_url(settings: Settings) -> str:
@@ -75,6 +81,11 @@ class CoreRuntime:
     engine: AsyncEngine
     db: Database
     capture_crypto: CaptureCrypto
+    # Privileged (the login user, RLS not applied): see the module docstring.
+    system_db: Database
+    # Announces committed ``events`` rows to live subscribers (every process
+    # that writes publishes; the API's lifespan also listens on it).
+    events: EventBus | None = None
 
     @property
     def capture_limits(self) -> CaptureLimits:
@@ -101,14 +112,24 @@ async def open_runtime(settings: Settings, *, pool_size: int = 2) -> AsyncIterat
     """
     url = await prepare_database(settings)
     engine = create_engine(url, pool_size=pool_size)
-    db = Database(engine)
+    db = Database(engine, role=APP_ROLE)
+    system_db = Database(engine)
+    events = build_event_bus(settings, database_url=url, engine=engine)
+    db.on_events_committed = system_db.on_events_committed = events.publish
     try:
+        await check_app_role(engine)
         yield CoreRuntime(
             settings=settings,
             database_url=url,
             engine=engine,
             db=db,
-            capture_crypto=build_capture_crypto(settings, db),
+            # Data keys are read for whichever owner's rows are being sealed
+            # or opened (a collaborator's capture is sealed with the stream
+            # owner's key): the key store is infrastructure, not a user's view.
+            capture_crypto=build_capture_crypto(settings, system_db),
+            system_db=system_db,
+            events=events,
         )
     finally:
-        await db.dispose()
+        await events.aclose()
+        await engine.dispose()

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
+from lifeos_gql.cli_audit import audit_app
 from lifeos_gql.config import Settings, load_settings
 from lifeos_gql.core.errors import BadInput, ConfigError, DomainError
 
@@ -26,6 +27,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+app.add_typer(audit_app)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -83,6 +85,9 @@ def serve(
         log_level=settings.lifeos_log_level,
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,
+        # Subscription events are small JSON; per-connection zlib state costs
+        # ~300 KB, which 1,000 WebSockets turn into 300 MB.
+        ws_per_message_deflate=False,
         proxy_headers=True,
         reload=reload,
         lifespan="on",
@@ -269,7 +274,7 @@ async def _import(
     from lifeos_gql.importers.runner import import_file, resolve_actor
 
     async with open_runtime(settings) as rt:
-        actor = await resolve_actor(rt.db, as_email)
+        actor = await resolve_actor(rt.system_db, as_email)
         return await import_file(
             runtime=rt,
             actor=actor,
@@ -335,7 +340,7 @@ async def _rotate(settings: Settings, batch_size: int) -> RotationReport:
 
     async with open_runtime(settings) as rt:
         return await rotate_all(
-            build_keyring(settings), PgDataKeyStore(rt.db), batch_size=batch_size
+            build_keyring(settings), PgDataKeyStore(rt.system_db), batch_size=batch_size
         )
 
 

@@ -11,7 +11,7 @@ import base64
 import binascii
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     lifeos_data_dir: Path = Path(".lifeos")
     lifeos_cors_origins: CsvList = Field(default_factory=list)
     lifeos_log_level: str = "info"
+    # Base of URLs handed out (share links); defaults to http://{host}:{port}.
+    lifeos_public_url: str | None = None
 
     # Primary store: embedded Postgres (pgserver) when unset.
     database_url: str | None = None
@@ -73,6 +75,9 @@ class Settings(BaseSettings):
     clerk_issuer: str | None = None
     clerk_jwks_url: str | None = None
     clerk_authorized_parties: CsvList = Field(default_factory=list)
+    # Svix signing secret of the Clerk webhook endpoint (whsec_...); POST
+    # /v1/webhooks/clerk answers 503 while it is unset.
+    clerk_webhook_secret: str | None = None
 
     # base64 of 32 random bytes; generated into the data dir in dev when unset.
     lifeos_master_key: str | None = None
@@ -106,6 +111,19 @@ class Settings(BaseSettings):
     lifeos_analysis_retry_base_seconds: float = Field(default=2.0, gt=0, le=3600)
     lifeos_analysis_retry_max_seconds: float = Field(default=600.0, gt=0, le=86_400)
 
+    # Live subscriptions (graphql-transport-ws on /graphql).
+    # Event fan-out between processes: auto = Redis with REDIS_URL, else Postgres NOTIFY.
+    lifeos_event_bus: Literal["auto", "redis", "postgres", "inprocess"] = "auto"
+    # Subscriptions one WebSocket may hold, and one user may hold in one process.
+    lifeos_ws_max_subscriptions_per_connection: int = Field(default=50, ge=1, le=10_000)
+    lifeos_ws_max_subscriptions_per_user: int = Field(default=500, ge=1, le=1_000_000)
+    # Events buffered per subscription; a consumer this far behind is closed (1013).
+    lifeos_ws_queue_size: int = Field(default=256, ge=1, le=100_000)
+    # Server graphql-transport-ws pings (keep-alive through proxies); 0 turns them off.
+    lifeos_ws_ping_seconds: float = Field(default=15.0, ge=0, le=3600)
+    # A connection must send connection_init within this many seconds (else 4408).
+    lifeos_ws_init_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+
     _split = field_validator(
         "lifeos_cors_origins",
         "clerk_authorized_parties",
@@ -121,6 +139,13 @@ class Settings(BaseSettings):
         ):
             raise ValueError("must be a postgresql:// URL")
         return value or None
+
+    @field_validator("lifeos_public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/") if value else None
 
     @field_validator("redis_url")
     @classmethod
@@ -161,6 +186,11 @@ class Settings(BaseSettings):
     @property
     def is_prod(self) -> bool:
         return self.lifeos_env is Env.PROD
+
+    @property
+    def public_base_url(self) -> str:
+        """Where clients reach this server (LIFEOS_PUBLIC_URL, else http://host:port)."""
+        return self.lifeos_public_url or f"http://{self.lifeos_host}:{self.lifeos_port}"
 
     @property
     def run_inprocess_worker(self) -> bool:

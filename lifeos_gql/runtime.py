@@ -14,8 +14,10 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from lifeos_gql.api.authn import Authenticator
+    from lifeos_gql.api.subscriptions.dispatcher import EventDispatcher
     from lifeos_gql.domains.captures.service import CaptureCrypto
     from lifeos_gql.infra.embeddings.base import Embedder
+    from lifeos_gql.infra.events import EventBus
     from lifeos_gql.infra.vectors.base import VectorIndex
 
 
@@ -34,8 +36,13 @@ class Runtime:
     vectors: VectorIndex | None = None
     # The database handle for work done without (or beyond) one user's
     # row-level-security view: authentication lookups, webhooks, share-link
-    # resolution, erasure. None means the same as ``db``.
+    # resolution, erasure. ``db`` runs as ``lifeos_app`` under RLS; the app
+    # sets this to the privileged handle on the same engine (None: ``db``).
     privileged_db: Database | None = None
+    # Live subscriptions: the bus (also what writers publish on) and this
+    # process's dispatcher, started in the lifespan.
+    events: EventBus | None = None
+    subscriptions: EventDispatcher | None = None
 
     @property
     def system_db(self) -> Database:

@@ -26,6 +26,8 @@ class Context:
     reader: RequestReader
     loaders: Loaders
     request_id: str
+    # graphql-transport-ws ``connection_init`` payload (WebSockets only).
+    connection_params: dict[str, Any] | None = None
 
     def require_user(self) -> uuid.UUID:
         """The acting user's id, or ``UNAUTHENTICATED``."""

@@ -21,7 +21,9 @@ from lifeos_gql.domains.graph import service as graph
 from lifeos_gql.domains.graph.models import ConceptRecord, EdgeRecord
 from lifeos_gql.domains.insights import service as insights
 from lifeos_gql.domains.insights.models import InsightRecord
+from lifeos_gql.domains.sharing import grants, personas
 from lifeos_gql.domains.sharing import service as sharing
+from lifeos_gql.domains.sharing.models import GrantRecord, PersonaRecord, PersonaShareRecord
 from lifeos_gql.domains.sharing.policy import Role
 from lifeos_gql.domains.streams import service as streams
 from lifeos_gql.domains.streams.models import Stream
@@ -121,3 +123,48 @@ class Loaders:
         self.stream: MappingLoader[uuid.UUID, Stream] = MappingLoader(reader, streams_)
         self.stream_role: MappingLoader[uuid.UUID, Role] = MappingLoader(reader, roles)
         self.capture: MappingLoader[uuid.UUID, CaptureRecord] = MappingLoader(reader, captures_)
+        self.sharing = SharingLoaders(reader, actor)
+
+
+class SharingLoaders:
+    """Grants and personas; each batch applies the owner-only rules of the sharing domain."""
+
+    def __init__(self, reader: RequestReader, actor: Actor) -> None:
+        async def stream_grants(
+            uow: UnitOfWork, ids: Sequence[uuid.UUID]
+        ) -> Mapping[uuid.UUID, list[GrantRecord]]:
+            return await grants.grants_by_stream_ids(uow=uow, actor=actor, stream_ids=ids)
+
+        async def personas_(
+            uow: UnitOfWork, ids: Sequence[uuid.UUID]
+        ) -> Mapping[uuid.UUID, PersonaRecord]:
+            return await personas.personas_by_ids(uow=uow, actor=actor, ids=ids)
+
+        async def persona_streams(
+            uow: UnitOfWork, ids: Sequence[uuid.UUID]
+        ) -> Mapping[uuid.UUID, list[uuid.UUID]]:
+            return await personas.stream_ids_by_persona_ids(uow=uow, actor=actor, persona_ids=ids)
+
+        async def persona_shares(
+            uow: UnitOfWork, ids: Sequence[uuid.UUID]
+        ) -> Mapping[uuid.UUID, list[PersonaShareRecord]]:
+            return await personas.shares_by_persona_ids(uow=uow, actor=actor, persona_ids=ids)
+
+        async def stream_personas(
+            uow: UnitOfWork, ids: Sequence[uuid.UUID]
+        ) -> Mapping[uuid.UUID, list[PersonaRecord]]:
+            return await personas.personas_by_stream_ids(uow=uow, actor=actor, stream_ids=ids)
+
+        self.stream_grants: MappingLoader[uuid.UUID, list[GrantRecord]] = MappingLoader(
+            reader, stream_grants
+        )
+        self.persona: MappingLoader[uuid.UUID, PersonaRecord] = MappingLoader(reader, personas_)
+        self.persona_streams: MappingLoader[uuid.UUID, list[uuid.UUID]] = MappingLoader(
+            reader, persona_streams
+        )
+        self.persona_shares: MappingLoader[uuid.UUID, list[PersonaShareRecord]] = MappingLoader(
+            reader, persona_shares
+        )
+        self.stream_personas: MappingLoader[uuid.UUID, list[PersonaRecord]] = MappingLoader(
+            reader, stream_personas
+        )

@@ -81,8 +81,11 @@ class AuthMiddleware:
         authorization = Headers(scope=scope).get("authorization")
         try:
             runtime: Runtime = scope["app"].state.runtime
+            client = scope.get("client")
             state["actor"] = await runtime.authenticator.authenticate(
-                authorization, allow_ingest_token=accepts_ingest_token(scope)
+                authorization,
+                allow_ingest_token=accepts_ingest_token(scope),
+                client_ip=client[0] if client else None,  # counted in the audit log on failure
             )
         except DomainError as error:
             if isinstance(error, Unauthenticated):

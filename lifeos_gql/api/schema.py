@@ -7,6 +7,7 @@ from collections.abc import Callable
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -22,6 +23,8 @@ from lifeos_gql.api.errors import ErrorShaping, MaskedErrorShaping
 from lifeos_gql.api.resolvers.mutation import Mutation
 from lifeos_gql.api.resolvers.query import Query
 from lifeos_gql.api.scalars import SCALAR_MAP
+from lifeos_gql.api.scopes import ScopeCheck
+from lifeos_gql.api.subscriptions.resolvers import Subscription
 from lifeos_gql.api.types.capture import Capture
 from lifeos_gql.api.types.concept import Concept
 from lifeos_gql.api.types.edge import Edge
@@ -42,18 +45,28 @@ class LifeOSSchema(strawberry.Schema):
         """
 
 
+def _shared_rules(template: AddValidationRules) -> Callable[[], SchemaExtension]:
+    """A factory of extensions running ``template``'s validation rules."""
+    rules = template.validation_rules
+    return lambda: AddValidationRules(rules)
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
-        lambda: QueryDepthLimiter(max_depth=settings.lifeos_max_query_depth),
+        # These two build a validation-rule class per instance; build it once
+        # (an operation's extensions live as long as a subscription does).
+        _shared_rules(QueryDepthLimiter(max_depth=settings.lifeos_max_query_depth)),
         lambda: MaxTokensLimiter(max_token_count=settings.lifeos_max_query_tokens),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.lifeos_max_aliases),
+        _shared_rules(MaxAliasesLimiter(max_alias_count=settings.lifeos_max_aliases)),
         MaskedErrorShaping if settings.is_prod else ErrorShaping,
+        ScopeCheck,
     ]
     schema = LifeOSSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[User, Stream, Capture, Insight, Concept, Edge],
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=settings.is_prod, scalar_map=SCALAR_MAP),

@@ -1,14 +1,19 @@
 """Units of work: one use case is one transaction, with the actor set in it.
 
 ``lifeos.actor_id`` is set per transaction (``set_config(..., true)``) so
-row-level security policies can key on the acting user.
+row-level security policies can key on the acting user. A :class:`Database`
+made with ``role=`` (the app's request path, ``lifeos_app``) also switches
+to that role for the transaction, in the same statement: no extra round
+trip, and commit or rollback returns the pooled connection to the login
+user. A ``Database`` without a role is privileged (``runtime.system_db``).
+See ``lifeos_gql.db.rls``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -18,6 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Executable
 
 _SET_ACTOR = text("SELECT set_config('lifeos.actor_id', :actor, true)")
+# set_config('role', ..., true) is SET LOCAL ROLE, with the same membership check.
+_SET_ACTOR_AND_ROLE = text(
+    "SELECT set_config('lifeos.actor_id', :actor, true), set_config('role', :role, true)"
+)
 
 
 class UnitOfWork:
@@ -26,6 +35,13 @@ class UnitOfWork:
     def __init__(self, conn: AsyncConnection, actor_id: uuid.UUID | None) -> None:
         self.conn = conn
         self.actor_id = actor_id
+        # Highest ``events`` row id appended in this transaction: published
+        # to live subscribers once the transaction has committed.
+        self.events_max_id: int | None = None
+
+    def note_events(self, max_id: int) -> None:
+        """Record that event rows up to ``max_id`` were appended here."""
+        self.events_max_id = max(self.events_max_id or 0, max_id)
 
     async def execute(
         self,
@@ -36,16 +52,37 @@ class UnitOfWork:
 
 
 class Database:
-    """Owns the engine; hands out units of work and per-request readers."""
+    """Owns the engine; hands out units of work and per-request readers.
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    ``role`` is the role every transaction runs as (row-level security
+    applies to it); ``None`` keeps the login user. Two ``Database`` objects
+    may share one engine and its pool.
+    """
+
+    def __init__(self, engine: AsyncEngine, *, role: str | None = None) -> None:
         self.engine = engine
+        self.role = role
+        # Called with the highest event id after a transaction that appended
+        # events commits (the event bus's publish; see infra/events).
+        self.on_events_committed: Callable[[int], Awaitable[None]] | None = None
+
+    async def begin_as(self, conn: AsyncConnection, actor_id: uuid.UUID | None) -> None:
+        """Start ``conn``'s transaction as ``actor_id`` (and this database's role)."""
+        actor = str(actor_id) if actor_id else ""
+        if self.role is None:
+            await conn.execute(_SET_ACTOR, {"actor": actor})
+        else:
+            await conn.execute(_SET_ACTOR_AND_ROLE, {"actor": actor, "role": self.role})
 
     @asynccontextmanager
     async def transaction(self, actor_id: uuid.UUID | None = None) -> AsyncIterator[UnitOfWork]:
         async with self.engine.connect() as conn, conn.begin():
-            await conn.execute(_SET_ACTOR, {"actor": str(actor_id) if actor_id else ""})
-            yield UnitOfWork(conn, actor_id)
+            await self.begin_as(conn, actor_id)
+            uow = UnitOfWork(conn, actor_id)
+            yield uow
+        # Published only after commit: a rolled-back change announces nothing.
+        if uow.events_max_id is not None and self.on_events_committed is not None:
+            await self.on_events_committed(uow.events_max_id)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -70,9 +107,7 @@ class RequestReader:
             if self._conn is None:
                 conn = await self._db.engine.connect()
                 await conn.begin()
-                await conn.execute(
-                    _SET_ACTOR, {"actor": str(self._actor_id) if self._actor_id else ""}
-                )
+                await self._db.begin_as(conn, self._actor_id)
                 self._conn = conn
             yield UnitOfWork(self._conn, self._actor_id)
 

@@ -25,6 +25,7 @@ import orjson
 from sqlalchemy import text
 
 from lifeos_gql.db.uow import UnitOfWork
+from lifeos_gql.domains.graph import service as graph
 
 TASK_NAME: Final = "lifeos.analyse_captures"
 QUEUE: Final = "analysis"
@@ -103,7 +104,7 @@ _EXHAUST = text(
     UPDATE captures c SET analysis_status = 'FAILED', analysis_error = :code,
         analysis_job_id = NULL, analysis_run_id = NULL, analysis_claimed_at = NULL
     WHERE c.id = ANY(:ids) AND c.analysis_attempts >= :max_attempts AND {_CLAIMABLE}
-    RETURNING c.id
+    RETURNING c.id, c.owner_id, c.stream_id
     """
 )
 _CLAIM = text(
@@ -121,7 +122,7 @@ _FINISH = text(
         analysed_at = CASE WHEN :status = 'FAILED' THEN analysed_at ELSE now() END,
         analysis_job_id = NULL, analysis_run_id = NULL, analysis_claimed_at = NULL
     WHERE id = ANY(:ids) AND analysis_status = 'RUNNING' AND analysis_run_id = :run
-    RETURNING id
+    RETURNING id, owner_id, stream_id
     """
 )
 _RELEASE = text(
@@ -245,9 +246,15 @@ async def claim(
     """
     params = {"ids": list(capture_ids), "job": job_id, "max_attempts": max_attempts}
     exhausted = await uow.execute(_EXHAUST, {**params, "code": ATTEMPTS_EXHAUSTED})
-    exhausted_ids = [row.id for row in exhausted]
+    exhausted_rows = [(row.id, row.owner_id, row.stream_id) for row in exhausted]
+    exhausted_ids = [row[0] for row in exhausted_rows]
     rows = await uow.execute(_CLAIM, {**params, "run": run_id})
     claimed = [Claimed(row.id, row.owner_id, row.analysis_attempts) for row in rows]
+    # Live subscribers (captureAnalyzed) hear of the failure with the change.
+    # Last: the events lock is held until commit and comes after row locks.
+    await graph.record_analysis_ended(
+        uow=uow, ended=exhausted_rows, status="FAILED", error=ATTEMPTS_EXHAUSTED
+    )
     return claimed, exhausted_ids
 
 
@@ -262,10 +269,18 @@ async def finish(
     """End this run's captures with ``status``; returns the ids still held (and ended)."""
     if not capture_ids:
         return []
-    rows = await uow.execute(
-        _FINISH, {"ids": list(capture_ids), "run": run_id, "status": status, "error": error}
-    )
-    return [row.id for row in rows]
+    rows = [
+        (row.id, row.owner_id, row.stream_id)
+        for row in await uow.execute(
+            _FINISH, {"ids": list(capture_ids), "run": run_id, "status": status, "error": error}
+        )
+    ]
+    if status != "DONE":
+        # Live subscribers (captureAnalyzed) hear of it when it commits. DONE is
+        # announced by the caller after the graph it writes (locks in order:
+        # the owner's graph lock before the events lock).
+        await graph.record_analysis_ended(uow=uow, ended=rows, status=status, error=error)
+    return [row[0] for row in rows]
 
 
 async def release(

@@ -267,6 +267,13 @@ async def _store(
                 await search_indexing.index_analysed_capture(
                     uow=uow, owner_id=owner_id, capture=record, crypto=services.crypto
                 )
+                # Subscriptions: captureAnalyzed, committed with the graph it announces.
+                await graph.record_analysis_ended(
+                    uow=uow,
+                    ended=[(record.id, owner_id, record.stream_id)],
+                    status="DONE",
+                    error=None,
+                )
     except Exception as exc:
         if is_retryable(exc):
             return False

@@ -29,7 +29,7 @@ class JobsRuntime(Protocol):
     def database_url(self) -> str: ...
 
     @property
-    def db(self) -> Database: ...
+    def system_db(self) -> Database: ...
 
     @property
     def capture_crypto(self) -> CaptureCrypto: ...
@@ -56,11 +56,12 @@ async def open_analysis_services(runtime: JobsRuntime) -> AsyncIterator[Analysis
     if callable(load):
         # The offline model loads in about a second: pay it before the first job.
         await asyncio.to_thread(load)
-    vectors = build_vector_index(settings, runtime.db, producer=embedder.name)
+    # Jobs act for whichever owner their captures belong to: privileged handle.
+    vectors = build_vector_index(settings, runtime.system_db, producer=embedder.name)
     try:
         yield AnalysisServices(
             settings=settings,
-            db=runtime.db,
+            db=runtime.system_db,
             crypto=runtime.capture_crypto,
             analyser=build_analyser(settings),
             embedder=embedder,

@@ -17,6 +17,7 @@ from procrastinate import JobContext, PsycopgConnector
 from lifeos_gql.config import Settings
 from lifeos_gql.db.urls import libpq_url
 from lifeos_gql.jobs import outbox, pipeline
+from lifeos_gql.jobs.export_task import register_export_task
 from lifeos_gql.jobs.retry import AnalysisRetry, RetryAnalysis
 from lifeos_gql.jobs.services import AnalysisServices
 
@@ -40,7 +41,8 @@ def build_job_app(
 
 
 def register_tasks(app: procrastinate.App, settings: Settings) -> None:
-    """Add ``lifeos.analyse_captures`` (retried with jittered backoff) to ``app``."""
+    """Add ``lifeos.analyse_captures`` (retried with jittered backoff) and
+    ``lifeos.build_export`` to ``app``."""
     max_attempts = settings.lifeos_analysis_max_attempts
     retry = AnalysisRetry(
         max_attempts=max_attempts,
@@ -65,3 +67,5 @@ def register_tasks(app: procrastinate.App, settings: Settings) -> None:
                 retry_after=outcome.retry_after,
             )
         return outcome.summary()
+
+    register_export_task(app, SERVICES_KEY)

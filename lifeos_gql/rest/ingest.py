@@ -84,7 +84,7 @@ async def _post_captures(request: Request) -> Response:
     if actor.user_id is None:
         raise Unauthenticated("Send 'Authorization: Bearer <JWT or ingest token>'")
     if Scope.WRITE not in actor.scopes:
-        raise Forbidden("This token may not write")
+        raise Forbidden("This token lacks the WRITE scope", reason="missing_scope", scope="WRITE")
     stream_id = _stream_id(request, actor)
     async with runtime.db.transaction(actor.user_id) as uow:
         await sharing.require_stream_role(

@@ -110,6 +110,74 @@ _SCHEMAS: dict[str, Any] = {
             "invalid": {"type": "integer", "minimum": 0},
         },
     },
+    "SharedCapture": {
+        "type": "object",
+        "required": ["title", "content", "contentTruncated", "occurredAt", "stream"],
+        "properties": {
+            "title": {"type": ["string", "null"]},
+            "content": {
+                "type": ["string", "null"],
+                "description": "In lists (sources, mentions) an excerpt of at most 1,000 "
+                "characters (contentTruncated says so).",
+            },
+            "contentTruncated": {"type": "boolean"},
+            "occurredAt": {"type": "string", "format": "date-time"},
+            "stream": {
+                "type": "object",
+                "required": ["name"],
+                "properties": {"name": {"type": ["string", "null"]}},
+            },
+        },
+    },
+    "SharedNode": {
+        "oneOf": [
+            {
+                "allOf": [_ref("SharedCapture")],
+                "type": "object",
+                "required": ["type"],
+                "properties": {"type": {"const": "Capture"}},
+            },
+            {
+                "type": "object",
+                "required": ["type", "kind", "text", "producer", "generatedAt", "sources"],
+                "properties": {
+                    "type": {"const": "Insight"},
+                    "kind": {"type": "string"},
+                    "text": {"type": ["string", "null"]},
+                    "producer": {"type": "string"},
+                    "generatedAt": {"type": "string", "format": "date-time"},
+                    "sources": {
+                        "type": "array",
+                        "description": "The captures it was derived from.",
+                        "items": _ref("SharedCapture"),
+                    },
+                },
+            },
+            {
+                "type": "object",
+                "required": ["type", "name", "kind", "mentions"],
+                "properties": {
+                    "type": {"const": "Concept"},
+                    "name": {"type": "string"},
+                    "kind": {"type": "string"},
+                    "mentions": {
+                        "type": "array",
+                        "maxItems": 20,
+                        "description": "Captures mentioning it, most salient first.",
+                        "items": _ref("SharedCapture"),
+                    },
+                },
+            },
+        ]
+    },
+    "SharedView": {
+        "type": "object",
+        "required": ["node", "expiresAt"],
+        "properties": {
+            "node": _ref("SharedNode"),
+            "expiresAt": {"type": "string", "format": "date-time"},
+        },
+    },
     "ErrorResponse": {
         "type": "object",
         "required": ["errors"],
@@ -142,7 +210,7 @@ _SCHEMAS: dict[str, Any] = {
 _POST_CAPTURES: dict[str, Any] = {
     "operationId": "postCaptures",
     "summary": "Capture one item, a batch, or an uploaded text file into a stream",
-    "security": [{"bearerJwt": []}, {"ingestToken": []}],
+    "security": [{"bearerJwt": []}, {"ingestToken": []}, {"apiToken": []}],
     "parameters": [
         {
             "name": "streamId",
@@ -184,7 +252,10 @@ _POST_CAPTURES: dict[str, Any] = {
         "422": _ingest("Every item is INVALID; nothing was captured."),
         "400": _error("Malformed JSON or form, wrong envelope, no items, bad Idempotency-Key."),
         "401": _error("No credential, or an invalid, expired or revoked one."),
-        "403": _error("Your role on the stream (VIEWER) may not add captures."),
+        "403": _error(
+            "Your role on the stream (VIEWER) may not add captures, or your API token "
+            "lacks the WRITE scope (reason `missing_scope`)."
+        ),
         "404": _error(
             "No such stream, one you cannot see, or another stream than your ingest token's."
         ),
@@ -206,6 +277,35 @@ _GET_OPENAPI: dict[str, Any] = {
 }
 
 
+_GET_SHARE: dict[str, Any] = {
+    "operationId": "getSharedNode",
+    "summary": "Read what a share link (GraphQL createShareLink) shows; no account needed",
+    "description": "The node as the link's creator can see it now, with the lineage they "
+    "can see. Responses carry `Cache-Control: no-store` and `Referrer-Policy: no-referrer`.",
+    "security": [],
+    "parameters": [
+        {
+            "name": "token",
+            "in": "path",
+            "required": True,
+            "description": "The link token from the share URL.",
+            "schema": {"type": "string"},
+        }
+    ],
+    "responses": {
+        "200": {
+            "description": "The shared node.",
+            "content": {_JSON: {"schema": _ref("SharedView")}},
+        },
+        "401": _error("A credential was sent and is invalid (none is needed)."),
+        "404": _error(
+            "The same answer for a malformed, unknown, expired or revoked link, and for a "
+            "node its creator can no longer see."
+        ),
+    },
+}
+
+
 @cache
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document served at ``GET /v1/openapi.json`` (do not mutate)."""
@@ -221,6 +321,7 @@ def openapi_document() -> dict[str, Any]:
         "paths": {
             "/v1/streams/{streamId}/captures": {"post": _POST_CAPTURES},
             "/v1/openapi.json": {"get": _GET_OPENAPI},
+            "/v1/share/{token}": {"get": _GET_SHARE},
         },
         "components": {
             "schemas": _SCHEMAS,
@@ -230,6 +331,13 @@ def openapi_document() -> dict[str, Any]:
                     "scheme": "bearer",
                     "bearerFormat": "JWT",
                     "description": "A Clerk (or dev issuer) session JWT; acts as its user.",
+                },
+                "apiToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "lifeos_pat_<secret>",
+                    "description": "A personal access token (GraphQL createApiToken) acting "
+                    "as its creator within its scopes: posting captures needs WRITE.",
                 },
                 "ingestToken": {
                     "type": "http",

@@ -9,9 +9,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import Receive, Scope, Send
 
+from lifeos_gql.rest.clerk_webhooks import WEBHOOK_ROUTE, post_clerk_webhook
 from lifeos_gql.rest.errors import MethodNotAllowed, RouteNotFound, json_error
+from lifeos_gql.rest.exports import EXPORT_ROUTE, get_export
 from lifeos_gql.rest.ingest import post_captures
 from lifeos_gql.rest.openapi import openapi_document
+from lifeos_gql.rest.share_links import SHARE_ROUTE, get_share
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 # Routes take every method so the wrong ones get our JSON 405, not Starlette's text.
@@ -51,6 +54,9 @@ def rest_routes() -> list[BaseRoute]:
                 methods=_ANY_METHOD,
             ),
             Route("/openapi.json", _only("GET", get_openapi), methods=_ANY_METHOD),
+            Route(EXPORT_ROUTE, _only("GET", get_export), methods=_ANY_METHOD),
+            Route(WEBHOOK_ROUTE, _only("POST", post_clerk_webhook), methods=_ANY_METHOD),
+            Route(SHARE_ROUTE, _only("GET", get_share), methods=_ANY_METHOD),
         ],
         default=_not_found,
         redirect_slashes=False,

@@ -47,11 +47,17 @@ async def test_node_returns_self_and_hides_others(client, settings):
 
 
 async def test_malformed_id_is_bad_user_input(client, settings):
-    body = await gql(client, '{ node(id: "not-an-id") { id } }')
+    token = dev_token(settings.lifeos_data_dir, "ids@example.com")
+    body = await gql(client, '{ node(id: "not-an-id") { id } }', token=token)
     assert error_codes(body) == ["BAD_USER_INPUT"]
     unknown_type = encode_global_id("Nope", __import__("uuid").uuid4())
-    body = await gql(client, "query($id: ID!) { node(id: $id) { id } }", {"id": unknown_type})
+    query = "query($id: ID!) { node(id: $id) { id } }"
+    body = await gql(client, query, {"id": unknown_type}, token=token)
     assert error_codes(body) == ["BAD_USER_INPUT"]
+    # Anonymous callers learn nothing about ids: they must sign in first.
+    assert error_codes(await gql(client, '{ node(id: "not-an-id") { id } }')) == [
+        "UNAUTHENTICATED"
+    ]
 
 
 async def test_bad_token_is_401_json(client):

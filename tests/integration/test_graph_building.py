@@ -41,7 +41,7 @@ class World:
 async def w(db_url: str, data_dir: Path) -> AsyncIterator[World]:
     settings = make_settings(database_url=db_url, lifeos_data_dir=data_dir)
     async with open_runtime(settings) as rt:
-        async with rt.db.transaction() as uow:
+        async with rt.system_db.transaction() as uow:
             user, _ = await users.provision_user(
                 uow=uow, subject="test|owner", email="owner@example.org", name=None
             )
@@ -103,7 +103,7 @@ async def apply(
 
 
 async def rows(w: World, sql: str, **params: Any) -> list[Any]:
-    async with w.rt.db.transaction() as uow:
+    async with w.rt.system_db.transaction() as uow:
         return list(await uow.execute(text(sql), params))
 
 
@@ -229,7 +229,7 @@ async def test_other_users_see_no_graph(w: World) -> None:
     c1, c2, _ = w.captures
     await apply(w, c1, result(c1, concept("Kyoto", "place")))
     await apply(w, c2, result(c2, concept("Kyoto", "place"), insights_=["x."]), [(c1.id, 0.9)])
-    async with w.rt.db.transaction() as uow:
+    async with w.rt.system_db.transaction() as uow:
         stranger, _ = await users.provision_user(
             uow=uow, subject="test|stranger", email="s@example.org", name=None
         )

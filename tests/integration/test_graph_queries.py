@@ -49,7 +49,7 @@ async def _graph(client: Any, settings: Any) -> dict[str, Any]:
 
 
 async def _grant(runtime: Any, stream: str, email: str, role: str) -> None:
-    async with runtime.db.transaction() as uow:
+    async with runtime.system_db.transaction() as uow:
         await uow.execute(
             text(
                 "INSERT INTO grants (owner_id, stream_id, grantee_id, role)"
@@ -133,7 +133,7 @@ async def test_unlink_keeps_history_for_as_of(client, settings):
     assert then["edges"][0]["supersededAt"] is not None  # the row as stored, history intact
     assert earlier["edges"] == []
 
-    async with g["runtime"].db.transaction() as uow:
+    async with g["runtime"].system_db.transaction() as uow:
         actions = (
             (await uow.execute(text("SELECT action FROM audit_log ORDER BY id"))).scalars().all()
         )
@@ -227,7 +227,7 @@ async def test_merge_concepts_repoints_edges_and_keeps_aliases(client, settings)
         token=g["alice"],
     )
     assert found["data"]["concept"]["id"] == keep["id"]
-    async with g["runtime"].db.transaction() as uow:
+    async with g["runtime"].system_db.transaction() as uow:
         history = (
             await uow.execute(
                 text(

@@ -63,7 +63,7 @@ async def runtime(settings: Settings) -> AsyncIterator[CoreRuntime]:
 
 
 async def make_user(rt: CoreRuntime, email: str) -> Actor:
-    async with rt.db.transaction() as uow:
+    async with rt.system_db.transaction() as uow:
         user, _ = await users.provision_user(
             uow=uow, subject=f"test|{email}", email=email, name=None
         )
@@ -194,7 +194,7 @@ def grant(db_url: str, stream_id: uuid.UUID, owner: Actor, grantee: Actor, role:
     with psycopg.connect(libpq_url(db_url)) as conn:
         conn.execute(
             "INSERT INTO grants (owner_id, stream_id, grantee_id, role) VALUES (%s, %s, %s, %s)"
-            " ON CONFLICT (stream_id, grantee_id) WHERE grantee_id IS NOT NULL"
+            " ON CONFLICT (stream_id, grantee_id, persona_share_id) WHERE grantee_id IS NOT NULL"
             " DO UPDATE SET role = EXCLUDED.role",
             (owner.user_id, stream_id, grantee.user_id, role),
         )
@@ -204,15 +204,15 @@ async def test_acting_user_and_stream_access(
     runtime: CoreRuntime, db_url: str, tmp_path: Path
 ) -> None:
     with pytest.raises(NotFound, match="No users yet"):
-        await resolve_actor(runtime.db, None)
+        await resolve_actor(runtime.system_db, None)
     ada = await make_user(runtime, "ada@example.com")
-    assert await resolve_actor(runtime.db, None) == Actor(user_id=ada.user_id, via="cli")
+    assert await resolve_actor(runtime.system_db, None) == Actor(user_id=ada.user_id, via="cli")
     bob = await make_user(runtime, "bob@example.com")
     with pytest.raises(BadInput, match="--as EMAIL"):
-        await resolve_actor(runtime.db, None)
-    assert (await resolve_actor(runtime.db, "BOB@example.com")).user_id == bob.user_id
+        await resolve_actor(runtime.system_db, None)
+    assert (await resolve_actor(runtime.system_db, "BOB@example.com")).user_id == bob.user_id
     with pytest.raises(NotFound):
-        await resolve_actor(runtime.db, "eve@example.com")
+        await resolve_actor(runtime.system_db, "eve@example.com")
 
     adas_stream = await make_stream(runtime, ada)
     path = samples.write_mbox(tmp_path)

@@ -20,6 +20,7 @@ from lifeos_gql.core.actor import Actor, Scope
 from lifeos_gql.core.clock import utcnow
 from lifeos_gql.core.errors import Forbidden, NotFound, Unauthenticated
 from lifeos_gql.core.ids import decode_global_id, encode_global_id
+from lifeos_gql.domains.audit import service as audit
 from lifeos_gql.domains.tokens import service as tokens
 from lifeos_gql.domains.tokens.secret import INGEST_TOKEN_PREFIX
 from tests.helpers import bearer
@@ -105,7 +106,7 @@ async def test_created_token_ingests_as_its_creator_and_only_its_hash_is_stored(
     record = await load_capture(client, alice_id, response.json()["results"][0]["id"])
     assert record.author_id == alice_id and record.content == "from the tablet"
 
-    async with runtime_of(client).db.transaction() as uow:
+    async with runtime_of(client).system_db.transaction() as uow:
         row = (
             await uow.execute(
                 text("SELECT * FROM api_tokens WHERE id = :id"),
@@ -171,7 +172,7 @@ async def test_expired_unknown_and_malformed_tokens_are_401(
     assert (
         await client.post(url, json={"content": "in time"}, headers=bearer(new["token"]))
     ).status_code == 201
-    async with runtime_of(client).db.transaction() as uow:
+    async with runtime_of(client).system_db.transaction() as uow:
         await uow.execute(
             text("UPDATE api_tokens SET expires_at = now() - interval '1 second' WHERE id = :id"),
             {"id": decode_global_id(new["id"]).id},
@@ -247,7 +248,7 @@ async def test_who_may_create_and_revoke(
     unknown = await run(client, alice_id, REVOKE, id=encode_global_id("IngestToken", uuid.uuid4()))
     assert error_code(unknown) == "NOT_FOUND"
 
-    async with runtime_of(client).db.transaction() as uow:
+    async with runtime_of(client).system_db.transaction() as uow:
         rows = (
             await uow.execute(
                 text(
@@ -256,9 +257,11 @@ async def test_who_may_create_and_revoke(
                 )
             )
         ).all()
+        # Audit rows name people by pseudonym, never by user id.
+        aliases = await audit.pseudonyms_for(uow, [collaborator_id, alice_id])
     assert [(r.action, r.actor) for r in rows] == [
-        ("ingest_token.create", str(collaborator_id)),
-        ("ingest_token.revoke", str(alice_id)),
+        ("ingest_token.create", aliases[collaborator_id]),
+        ("ingest_token.revoke", aliases[alice_id]),
     ]
     assert collaborators["token"] not in rows[0].details
 
@@ -283,7 +286,7 @@ async def test_last_used_at_is_written_at_most_once_a_minute(
     client: Any, alice: tuple[str, uuid.UUID, uuid.UUID]
 ) -> None:
     _jwt, alice_id, stream_id = alice
-    db = runtime_of(client).db
+    db, system = runtime_of(client).db, runtime_of(client).system_db
     async with db.transaction(alice_id) as uow:
         row, secret = await tokens.create_ingest_token(
             uow=uow, actor=Actor(user_id=alice_id), stream_id=stream_id, name="watch"
@@ -292,15 +295,15 @@ async def test_last_used_at_is_written_at_most_once_a_minute(
     start = utcnow()
     seen = []
     for offset in (0, 30, 59, 61, 90):
-        async with db.transaction() as uow:
+        async with system.transaction() as uow:
             await tokens.resolve_ingest_token(
                 uow=uow, token=secret, now=start + timedelta(seconds=offset)
             )
-        async with db.transaction() as uow:
+        async with system.transaction() as uow:
             seen.append((await tokens.resolve_ingest_token(uow=uow, token=secret)).last_used_at)
     moments = [start + timedelta(seconds=s) for s in (0, 0, 0, 61, 61)]
     assert seen == moments
 
-    async with db.transaction() as uow:
+    async with system.transaction() as uow:
         with pytest.raises(Unauthenticated):
             await tokens.resolve_ingest_token(uow=uow, token=secret.upper())

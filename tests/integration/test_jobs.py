@@ -99,7 +99,7 @@ def fast_settings(
 @asynccontextmanager
 async def world(settings: Settings) -> AsyncIterator[World]:
     async with open_runtime(settings) as rt:
-        async with rt.db.transaction() as uow:
+        async with rt.system_db.transaction() as uow:
             user, _ = await users.provision_user(
                 uow=uow, subject="test|owner", email="owner@example.org", name=None
             )
@@ -151,7 +151,7 @@ async def capture(w: World, texts: list[str], *, enqueue: bool = True) -> list[u
 
 
 async def rows(w: World, sql: str, **params: Any) -> list[Any]:
-    async with w.rt.db.transaction() as uow:
+    async with w.rt.system_db.transaction() as uow:
         return list(await uow.execute(text(sql), params))
 
 
@@ -291,7 +291,7 @@ async def test_captures_and_their_jobs_commit_or_roll_back_together(w: World) ->
         i: jobs[0].id if n < 3 else jobs[1].id for n, i in enumerate(ids)
     }
     # Queueing again is a no-op: every capture has a live job.
-    async with w.rt.db.transaction() as uow:
+    async with w.rt.system_db.transaction() as uow:
         assert await outbox.enqueue_analysis(uow, ids, batch_size=3) == []
 
 
@@ -303,7 +303,7 @@ async def test_sweeper_queues_captures_left_without_a_live_job(w: World) -> None
         assert (await sweep_once(services, app)).queued_captures == 0  # the job is alive
 
         # A RUNNING capture whose job vanished (deleted by hand, say) is recovered.
-        async with w.rt.db.transaction() as uow:
+        async with w.rt.system_db.transaction() as uow:
             await uow.execute(text("DELETE FROM procrastinate_jobs"))
             await uow.execute(
                 text("UPDATE captures SET analysis_status = 'RUNNING' WHERE id = :id"),
@@ -317,7 +317,7 @@ async def test_sweeper_queues_captures_left_without_a_live_job(w: World) -> None
 async def test_a_run_that_lost_its_claim_cannot_end_the_capture(w: World) -> None:
     [capture_id] = await capture(w, TEXTS[:1], enqueue=False)
     first, second = uuid.uuid4(), uuid.uuid4()
-    async with w.rt.db.transaction() as uow:
+    async with w.rt.system_db.transaction() as uow:
         claimed, _ = await outbox.claim(uow, [capture_id], run_id=first, job_id=7, max_attempts=3)
         assert [c.id for c in claimed] == [capture_id]
         # Job 7 re-run after its worker was presumed dead: it re-claims.
@@ -425,7 +425,7 @@ async def test_request_analysis_reruns_and_supersedes_the_previous_analysis(w: W
         assert await all_ended(w)
         before = await rows(w, "SELECT id FROM insights WHERE superseded_at IS NULL")
 
-        async with w.rt.db.transaction() as uow:
+        async with w.rt.system_db.transaction() as uow:
             queued = await outbox.request_analysis(uow, ids, batch_size=3)
         assert sorted(queued) == sorted(ids)
         assert set((await statuses(w)).values()) == {("PENDING", None, 0)}

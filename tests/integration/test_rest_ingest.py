@@ -71,7 +71,7 @@ async def make_stream(client: Any, owner_id: uuid.UUID, name: str = "Phone notes
 
 async def grant(client: Any, stream_id: uuid.UUID, user_id: uuid.UUID, role: str | None) -> None:
     """Give ``user_id`` a role on the stream (None removes it)."""
-    async with runtime_of(client).db.transaction() as uow:
+    async with runtime_of(client).system_db.transaction() as uow:
         await uow.execute(
             text("DELETE FROM grants WHERE stream_id = :s AND grantee_id = :u"),
             {"s": stream_id, "u": user_id},
@@ -101,7 +101,7 @@ async def load_capture(client: Any, owner_id: uuid.UUID, global_id: str) -> Capt
 
 
 async def count_captures(client: Any, stream_id: uuid.UUID) -> int:
-    async with runtime_of(client).db.transaction() as uow:
+    async with runtime_of(client).system_db.transaction() as uow:
         result = await uow.execute(
             text("SELECT count(*) FROM captures WHERE stream_id = :s"), {"s": stream_id}
         )
@@ -410,7 +410,7 @@ async def test_openapi_is_served_and_valid(client: Any) -> None:
     validate_spec(document)
     assert document == openapi_document()
     schemes = document["components"]["securitySchemes"]
-    assert set(schemes) == {"bearerJwt", "ingestToken"}
+    assert set(schemes) == {"bearerJwt", "ingestToken", "apiToken"}
 
 
 Scenario = Callable[[World], Awaitable[httpx.Response]]
@@ -446,8 +446,22 @@ async def _token_on_openapi(w: World) -> httpx.Response:
     return response
 
 
+async def _open_share_link(w: World) -> httpx.Response:
+    capture = (await w.post({"content": "shared"})).json()["results"][0]["id"]
+    created = await gql(
+        w.client,
+        "mutation($n: ID!) { createShareLink(nodeId: $n) { url } }",
+        {"n": capture},
+        token=w.alice,
+    )
+    path = "/v1/share/" + created["data"]["createShareLink"]["url"].rsplit("/", 1)[1]
+    response: httpx.Response = await w.client.get(path)
+    return response
+
+
 CAPTURES = ("post", "/v1/streams/{streamId}/captures")
 OPENAPI = ("get", "/v1/openapi.json")
+SHARE = ("get", "/v1/share/{token}")
 SCENARIOS: dict[tuple[str, str, str], Scenario] = {
     (*CAPTURES, "200"): _duplicate,
     (*CAPTURES, "201"): lambda w: w.post({"content": "new"}),
@@ -467,6 +481,9 @@ SCENARIOS: dict[tuple[str, str, str], Scenario] = {
     (*OPENAPI, "200"): lambda w: w.client.get("/v1/openapi.json"),
     (*OPENAPI, "401"): lambda w: w.client.get("/v1/openapi.json", headers=bearer("bad")),
     (*OPENAPI, "403"): _token_on_openapi,
+    (*SHARE, "200"): _open_share_link,
+    (*SHARE, "401"): lambda w: w.client.get("/v1/share/" + "A" * 43, headers=bearer("bad")),
+    (*SHARE, "404"): lambda w: w.client.get("/v1/share/" + "A" * 43),
 }
 
 

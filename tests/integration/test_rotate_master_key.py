@@ -48,7 +48,7 @@ async def capture_with_key_a(
     written: dict[uuid.UUID, tuple[str, str]] = {}
     async with open_runtime(settings) as rt:
         for email in emails:
-            async with rt.db.transaction() as uow:
+            async with rt.system_db.transaction() as uow:
                 user, _ = await users.provision_user(
                     uow=uow, subject=f"test|{email}", email=email, name=None
                 )
@@ -131,7 +131,7 @@ async def test_rotation_moves_every_data_key_to_the_new_master_key(
         database_url=db_url, lifeos_data_dir=data_dir, lifeos_master_key=b64(KEY_B)
     )
     async with open_runtime(only_b) as rt:
-        async with rt.db.transaction() as uow:
+        async with rt.system_db.transaction() as uow:
             rows = await capture_rows.get_many(uow, list(written))
         records = await captures.decrypt_rows(rt.capture_crypto, rows)
     assert {r.id: (r.title, r.content) for r in records} == written

@@ -8,8 +8,12 @@ from strawberry.types import Info
 from lifeos_gql import ingest
 from lifeos_gql.api.bulk import batch_payload, ingest_drafts
 from lifeos_gql.api.context import Context
+from lifeos_gql.api.resolvers.api_tokens import ApiTokenMutations
 from lifeos_gql.api.resolvers.graph_mutations import GraphMutations
 from lifeos_gql.api.resolvers.ingest_tokens import IngestTokenMutations
+from lifeos_gql.api.resolvers.privacy import PrivacyMutations
+from lifeos_gql.api.resolvers.share_links import ShareLinkMutations
+from lifeos_gql.api.resolvers.sharing import SharingMutations
 from lifeos_gql.api.types.capture import Capture
 from lifeos_gql.api.types.ingest import (
     CaptureBatchPayload,
@@ -28,7 +32,14 @@ _ITEM_ERRORS: dict[str, type[DomainError]] = {"NOT_FOUND": NotFound, "FORBIDDEN"
 
 
 @strawberry.type
-class Mutation(IngestTokenMutations, GraphMutations):
+class Mutation(
+    IngestTokenMutations,
+    GraphMutations,
+    ApiTokenMutations,
+    ShareLinkMutations,
+    SharingMutations,
+    PrivacyMutations,
+):
     @strawberry.mutation(description="Create a stream you own.")
     async def create_stream(self, info: Info[Context, None], input: CreateStreamInput) -> Stream:
         ctx = info.context

@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from lifeos_gql.api.context import Context
+from lifeos_gql.api.permissions import requires_role
 from lifeos_gql.api.types.common import AnalysisStatus, PageInfo, keyset_edges
 from lifeos_gql.api.types.node import Node
 from lifeos_gql.api.types.similar import resolve_similar
@@ -18,6 +19,7 @@ from lifeos_gql.core.cursors import clamp_first, encode_cursor
 from lifeos_gql.core.ids import encode_global_id
 from lifeos_gql.domains.captures import service as captures
 from lifeos_gql.domains.captures.models import CaptureRecord
+from lifeos_gql.domains.sharing.policy import Role as DomainRole
 
 if TYPE_CHECKING:
     from lifeos_gql.api.types.concept import Concept
@@ -32,7 +34,10 @@ class Capture(Node):
     captured_at: datetime
     title: str | None
     content: str | None
-    data: JSON | None = strawberry.field(description="The raw payload as captured.")
+    data: JSON | None = strawberry.field(
+        description="The raw payload as captured (owner and collaborators).",
+        extensions=requires_role(DomainRole.COLLABORATOR),
+    )
     external_id: str | None
     size_bytes: int
     analysis_status: AnalysisStatus
@@ -81,6 +86,10 @@ class Capture(Node):
         resolver=resolve_similar,
         description="Captures you can see that are closest in meaning to this one.",
     )
+
+    def acl_stream_id(self) -> uuid.UUID:
+        """What ``@requiresRole`` judges this object's fields by: its stream."""
+        return self._record.stream_id
 
     @classmethod
     def from_record(cls, record: CaptureRecord) -> Capture:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Annotated
 
@@ -9,15 +10,19 @@ import strawberry
 from strawberry.types import Info
 
 from lifeos_gql.api.context import Context
+from lifeos_gql.api.permissions import requires_role
 from lifeos_gql.api.types.capture import CaptureConnection
 from lifeos_gql.api.types.common import PageInfo, Role, SourceKind, keyset_edges
+from lifeos_gql.api.types.grant import Grant, resolve_stream_grants
 from lifeos_gql.api.types.insight import InsightConnection
 from lifeos_gql.api.types.node import Node
+from lifeos_gql.api.types.persona import Persona, resolve_stream_personas
 from lifeos_gql.api.types.user import User
 from lifeos_gql.core.cursors import clamp_first, encode_cursor
 from lifeos_gql.core.ids import encode_global_id
 from lifeos_gql.domains.captures.service import StreamPageKey
 from lifeos_gql.domains.insights import service as insights
+from lifeos_gql.domains.sharing.policy import Role as DomainRole
 from lifeos_gql.domains.streams.models import Stream as StreamModel
 
 
@@ -67,6 +72,25 @@ class Stream(Node):
                 after=after,
             )
         return InsightConnection.build(records, has_next)
+
+    grants: list[Annotated[Grant, strawberry.lazy("lifeos_gql.api.types.grant")]] | None = (
+        strawberry.field(
+            resolver=resolve_stream_grants,
+            description="Who has access, including pending invites (owner only).",
+            extensions=requires_role(DomainRole.OWNER),
+        )
+    )
+    personas: list[Annotated[Persona, strawberry.lazy("lifeos_gql.api.types.persona")]] | None = (
+        strawberry.field(
+            resolver=resolve_stream_personas,
+            description="Your personas holding this stream (owner only).",
+            extensions=requires_role(DomainRole.OWNER),
+        )
+    )
+
+    def acl_stream_id(self) -> uuid.UUID:
+        """What ``@requiresRole`` judges this object's fields by."""
+        return self._model.id
 
     @classmethod
     def from_model(cls, model: StreamModel) -> Stream:

@@ -106,7 +106,8 @@ async def _event(
                 "kind": EventKind.GRAPH_CHANGED.value,
                 "node_type": node.type,
                 "node_id": node.id,
-                "payload": payload,
+                # Nodes the change touched, for graphChanged(nodeId) filters.
+                "payload": {**payload, "nodes": [[n.type, str(n.id)] for n in ends]},
             }
         ],
     )
@@ -167,7 +168,11 @@ async def link_nodes(
         details={"relation": label, "from": str(source.id), "to": str(target.id)},
     )
     await _event(
-        uow, owner, source, [source, target], {"added": {label: 1}, "edgeIds": [str(edge.id)]}
+        uow,
+        owner,
+        source,
+        [source, target],
+        {"change": "LINKED", "added": {label: 1}, "edgeIds": [str(edge.id)]},
     )
     return edge
 
@@ -195,7 +200,11 @@ async def unlink_nodes(*, uow: UnitOfWork, actor: Actor, edge_id: uuid.UUID) -> 
         details={"relation": row.relation, "producer": row.producer},
     )
     await _event(
-        uow, owner, ends[0], ends, {"superseded": {row.relation: 1}, "edgeIds": [str(edge_id)]}
+        uow,
+        owner,
+        ends[0],
+        ends,
+        {"change": "UNLINKED", "superseded": {row.relation: 1}, "edgeIds": [str(edge_id)]},
     )
     return _edge(updated)
 
@@ -326,7 +335,11 @@ async def merge_concepts(
         owner,
         refs[0],
         [],
-        {"mergedConcepts": [str(i) for i in wanted[1:]], "edgesRepointed": len(moved)},
+        {
+            "change": "MERGED",
+            "mergedConcepts": [str(i) for i in wanted[1:]],
+            "edgesRepointed": len(moved),
+        },
     )
     [row] = await repository.concepts_get_many(uow, [survivor])
     return ConceptRecord(

@@ -32,6 +32,30 @@ class Producer(StrEnum):
 class EventKind(StrEnum):
     INSIGHT_ADDED = "INSIGHT_ADDED"
     GRAPH_CHANGED = "GRAPH_CHANGED"
+    CAPTURE_ANALYZED = "CAPTURE_ANALYZED"
+
+
+class GraphChangeKind(StrEnum):
+    """What a ``GRAPH_CHANGED`` event records (payload ``change``)."""
+
+    ANALYSED = "ANALYSED"
+    LINKED = "LINKED"
+    UNLINKED = "UNLINKED"
+    MERGED = "MERGED"
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """One row of the ``events`` log (payloads hold ids and codes only)."""
+
+    id: int
+    owner_id: uuid.UUID
+    stream_ids: tuple[uuid.UUID, ...]
+    kind: str
+    node_type: str | None
+    node_id: uuid.UUID | None
+    payload: dict[str, Any]
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -307,19 +307,90 @@ async def owned_captures(
     return {r[0] for r in rows}
 
 
+# One lock for every transaction that appends events, held until commit:
+# ids are then handed out in commit order, so a reader that has seen id N
+# has seen every committed id below N (no gap for live readers or resumes).
+_EVENTS_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended('lifeos:events', 23))")
+
+
 async def append_events(uow: UnitOfWork, events: Sequence[dict[str, Any]]) -> None:
-    """Append event rows (owner_id, stream_ids, kind, node_type, node_id, payload)."""
+    """Append event rows (owner_id, stream_ids, kind, node_type, node_id, payload).
+
+    Call it as late as possible in the transaction (the events lock is held
+    until commit); the unit of work publishes the new ids after commit.
+    """
     if not events:
         return
-    await uow.execute(
+    await uow.execute(_EVENTS_LOCK)
+    rows = await uow.execute(
         text(
             """
             INSERT INTO events (owner_id, stream_ids, kind, node_type, node_id, payload)
-            VALUES (:owner_id, :stream_ids, :kind, :node_type, :node_id, CAST(:payload AS jsonb))
+            SELECT o, CAST(s AS uuid[]), k, t, i, CAST(p AS jsonb)
+            FROM unnest(CAST(:owner AS uuid[]), CAST(:streams AS text[]), CAST(:kind AS text[]),
+                        CAST(:type AS text[]), CAST(:node AS uuid[]), CAST(:payload AS text[]))
+                 WITH ORDINALITY AS r(o, s, k, t, i, p, n)
+            ORDER BY r.n
+            RETURNING id
             """
         ),
-        [{**e, "payload": orjson.dumps(e["payload"]).decode()} for e in events],
+        {
+            "owner": [e["owner_id"] for e in events],
+            "streams": ["{" + ",".join(str(s) for s in e["stream_ids"]) + "}" for e in events],
+            "kind": [e["kind"] for e in events],
+            "type": [e["node_type"] for e in events],
+            "node": [e["node_id"] for e in events],
+            "payload": [orjson.dumps(e["payload"]).decode() for e in events],
+        },
     )
+    uow.note_events(max(int(r[0]) for r in rows))
+
+
+_EVENT_COLUMNS = "id, owner_id, stream_ids, kind, node_type, node_id, payload, created_at"
+
+
+async def max_event_id(uow: UnitOfWork) -> int:
+    row = (await uow.execute(text("SELECT coalesce(max(id), 0) FROM events"))).first()
+    return int(row[0]) if row else 0
+
+
+async def events_after(uow: UnitOfWork, after_id: int, limit: int) -> list[Any]:
+    """Every owner's events with id > ``after_id``, oldest first (the live listener)."""
+    rows = await uow.execute(
+        text(f"SELECT {_EVENT_COLUMNS} FROM events WHERE id > :after ORDER BY id LIMIT :limit"),
+        {"after": after_id, "limit": limit},
+    )
+    return list(rows)
+
+
+async def owners_events_between(
+    uow: UnitOfWork,
+    owner_ids: Sequence[uuid.UUID],
+    after_id: int,
+    upto_id: int,
+    kinds: Sequence[str],
+    limit: int,
+) -> list[Any]:
+    """These owners' events of ``kinds`` with ``after_id < id <= upto_id``, oldest first."""
+    if not owner_ids:
+        return []
+    rows = await uow.execute(
+        text(
+            f"""
+            SELECT {_EVENT_COLUMNS} FROM events
+            WHERE owner_id = ANY(:owners) AND id > :after AND id <= :upto AND kind = ANY(:kinds)
+            ORDER BY id LIMIT :limit
+            """
+        ),
+        {
+            "owners": list(owner_ids),
+            "after": after_id,
+            "upto": upto_id,
+            "kinds": list(kinds),
+            "limit": limit,
+        },
+    )
+    return list(rows)
 
 
 # ---- readers for loaders -------------------------------------------------

@@ -25,6 +25,7 @@ from lifeos_gql.domains.graph.models import (
     EdgeRecord,
     EventKind,
     GraphChange,
+    GraphChangeKind,
     NewEdge,
     NodeType,
     Relation,
@@ -40,6 +41,7 @@ __all__ = [
     "concepts_by_capture_ids",
     "concepts_by_ids",
     "edges_by_node_ids",
+    "record_analysis_ended",
 ]
 
 
@@ -200,6 +202,13 @@ def _events(
                 "node_type": NodeType.CAPTURE.value,
                 "node_id": capture.id,
                 "payload": {
+                    "change": GraphChangeKind.ANALYSED.value,
+                    # Nodes the change touched, for graphChanged(nodeId) filters.
+                    "nodes": [
+                        *([NodeType.CONCEPT.value, str(i)] for i in change.concept_ids),
+                        *([NodeType.INSIGHT.value, str(i)] for i in change.insights_added),
+                        *([NodeType.CAPTURE.value, str(i)] for i in change.related_capture_ids),
+                    ],
                     "added": change.edges_added,
                     "superseded": change.edges_superseded,
                     "insightsAdded": [str(i) for i in change.insights_added],
@@ -211,6 +220,38 @@ def _events(
             }
         )
     return rows
+
+
+def analysis_ended_event(
+    owner_id: uuid.UUID,
+    capture_id: uuid.UUID,
+    stream_id: uuid.UUID,
+    status: str,
+    error: str | None,
+) -> dict[str, Any]:
+    """The ``CAPTURE_ANALYZED`` event row of a capture whose analysis ended."""
+    return {
+        "owner_id": owner_id,
+        "stream_ids": [stream_id],
+        "kind": EventKind.CAPTURE_ANALYZED.value,
+        "node_type": NodeType.CAPTURE.value,
+        "node_id": capture_id,
+        "payload": {"status": status, "error": error},
+    }
+
+
+async def record_analysis_ended(
+    *,
+    uow: UnitOfWork,
+    ended: Sequence[tuple[uuid.UUID, uuid.UUID, uuid.UUID]],
+    status: str,
+    error: str | None,
+) -> None:
+    """Append ``CAPTURE_ANALYZED`` events for (capture, owner, stream) triples whose
+    analysis ended with ``status`` (in the transaction that ends it)."""
+    await repository.append_events(
+        uow, [analysis_ended_event(o, c, s, status, error) for c, o, s in ended]
+    )
 
 
 # ---- batch getters for loaders --------------------------------------------

@@ -86,18 +86,27 @@ _CONCEPT_VISIBLE = f"""
 
 _QUERY = f"websearch_to_tsquery('{SEARCH_CONFIG}', :q)"
 
+# The index lookups (GIN full text, trigrams) go through the lifeos_*_matching
+# functions of migration 0012: under row-level security Postgres may not use
+# those indexes for a non-leakproof operator such as ``@@``, so the functions
+# make the lookup with the SELECT policy's own rule and the rows are joined
+# back here, under RLS, by primary key.
 _CAPTURES_BY_TEXT = text(
     f"""
-    SELECT c.id FROM captures c, {_QUERY} AS q
-    WHERE c.search @@ q AND {_CAPTURE_VISIBLE}
+    SELECT c.id FROM {_QUERY} AS q
+    CROSS JOIN LATERAL lifeos_captures_matching(q) AS m(id)
+    JOIN captures c ON c.id = m.id
+    WHERE {_CAPTURE_VISIBLE}
     ORDER BY ts_rank_cd(c.search, q, 32) DESC, c.id
     LIMIT :limit
     """
 )
 _INSIGHTS_BY_TEXT = text(
     f"""
-    SELECT i.id FROM insights i, {_QUERY} AS q
-    WHERE i.search @@ q AND {_INSIGHT_VISIBLE}
+    SELECT i.id FROM {_QUERY} AS q
+    CROSS JOIN LATERAL lifeos_insights_matching(q) AS m(id)
+    JOIN insights i ON i.id = m.id
+    WHERE {_INSIGHT_VISIBLE}
     ORDER BY ts_rank_cd(i.search, q, 32) DESC, i.id
     LIMIT :limit
     """
@@ -107,12 +116,10 @@ _INSIGHTS_BY_TEXT = text(
 _CONCEPTS_BY_NAME = text(
     f"""
     SELECT k.id FROM concepts k
-    -- One arm per operator: OR-ing them made Postgres scan every concept
-    -- (about 100 ms at 10,000 concepts); each arm alone uses the trigram index.
-    WHERE k.id IN (
-            SELECT id FROM concepts WHERE normalized_name % :name
-            UNION SELECT id FROM concepts WHERE normalized_name %> :name
-            UNION SELECT id FROM concepts WHERE :name = ANY(normalized_aliases))
+    -- One arm per operator inside lifeos_concepts_named: OR-ing them made
+    -- Postgres scan every concept (about 100 ms at 10,000 concepts); each arm
+    -- alone uses the trigram index.
+    WHERE k.id IN (SELECT lifeos_concepts_named(CAST(:name AS text)))
       AND {_CONCEPT_VISIBLE}
     ORDER BY greatest(similarity(k.normalized_name, :name),
                       word_similarity(:name, k.normalized_name)) DESC, k.id

@@ -7,6 +7,7 @@ link nodes, request analysis. VIEWER: read only.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from enum import StrEnum
 
 
@@ -42,6 +43,26 @@ def can_request_analysis(role: Role | None) -> bool:
 def can_manage(role: Role | None) -> bool:
     """Rename, delete, share, revoke: the owner only."""
     return role is Role.OWNER
+
+
+def can_share(role: Role | None) -> bool:
+    """Share, change roles, revoke, transfer, put into a persona: the owner only."""
+    return can_manage(role)
+
+
+def grantable(role: Role) -> bool:
+    """Roles a grant may carry: ownership moves only by ``transferOwnership``."""
+    return role is not Role.OWNER
+
+
+def can_leave(role: Role | None) -> bool:
+    """Grantees may drop their own access; an owner must transfer ownership first."""
+    return role is not None and role is not Role.OWNER
+
+
+def highest(roles: Iterable[Role]) -> Role | None:
+    """The strongest of several roles (a direct grant and persona grants add up)."""
+    return max(roles, key=_RANK.__getitem__, default=None)
 
 
 def credential_reaches(bound_stream_id: uuid.UUID | None, stream_id: uuid.UUID) -> bool:

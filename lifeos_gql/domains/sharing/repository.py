@@ -11,14 +11,20 @@ from sqlalchemy import text
 from lifeos_gql.db.uow import UnitOfWork
 from lifeos_gql.domains.sharing.policy import Role
 
+# A person may hold a direct grant and persona grants on one stream: their
+# role is the strongest of them (grants never carry OWNER).
 _ROLES = text(
     """
-    SELECT s.id,
-           CASE WHEN s.owner_id = :user THEN 'OWNER' ELSE g.role END AS role,
-           s.owner_id
-    FROM streams s
-    LEFT JOIN grants g ON g.stream_id = s.id AND g.grantee_id = :user
-    WHERE s.id = ANY(:ids) AND (s.owner_id = :user OR g.role IS NOT NULL)
+    SELECT id, role, owner_id FROM (
+        SELECT s.id, s.owner_id,
+               CASE WHEN s.owner_id = :user THEN 'OWNER' ELSE (
+                   SELECT g.role FROM grants g
+                   WHERE g.stream_id = s.id AND g.grantee_id = :user
+                   ORDER BY g.role = 'COLLABORATOR' DESC LIMIT 1) END AS role
+        FROM streams s
+        WHERE s.id = ANY(:ids)
+    ) AS r
+    WHERE role IS NOT NULL
     """
 )
 

@@ -1,10 +1,12 @@
-"""Ingest tokens as the service hands them out (never the secret or its hash)."""
+"""Tokens as the service hands them out (never the secret or its hash)."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+
+from lifeos_gql.core.actor import Scope
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +23,26 @@ class IngestToken:
     stream_id: uuid.UUID
     name: str
     prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiToken:
+    """A personal access token: a row of ``api_tokens`` with no stream.
+
+    It acts as ``owner_id`` with ``scopes`` (a subset of read, write,
+    subscribe). ``prefix`` tells tokens apart in a list; neither the secret
+    nor its hash ever leaves the repository.
+    """
+
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    name: str
+    prefix: str
+    scopes: frozenset[Scope]
     created_at: datetime
     expires_at: datetime | None
     revoked_at: datetime | None

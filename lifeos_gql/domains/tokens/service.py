@@ -8,9 +8,8 @@ silently disables the tokens they made.
 
 from __future__ import annotations
 
-import hmac
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from lifeos_gql.core.actor import Actor, Scope
 from lifeos_gql.core.clock import utcnow
@@ -21,28 +20,28 @@ from lifeos_gql.domains.sharing import policy
 from lifeos_gql.domains.sharing import service as sharing
 from lifeos_gql.domains.tokens import repository
 from lifeos_gql.domains.tokens.models import IngestToken
+from lifeos_gql.domains.tokens.policy import is_interactive
 from lifeos_gql.domains.tokens.secret import (
     display_prefix,
     is_well_formed,
     new_token,
     token_hash,
 )
+from lifeos_gql.domains.tokens.validity import live_token
 
 MAX_NAME_CHARS = 100
-# last_used_at is informational: one write a minute per token keeps a busy
-# device from turning every ingest into an extra UPDATE.
-TOUCH_EVERY = timedelta(minutes=1)
 INGEST_SCOPES = frozenset({Scope.WRITE})
 
 
-def _require_session(actor: Actor) -> uuid.UUID:
+def require_session(actor: Actor) -> uuid.UUID:
+    """The acting user's id if they signed in interactively; tokens may not manage tokens."""
     user_id = actor.require_user_id()
-    if actor.stream_id is not None or Scope.WRITE not in actor.scopes:
-        raise Forbidden("This credential may not manage tokens")
+    if not is_interactive(actor) or Scope.WRITE not in actor.scopes:
+        raise Forbidden("This credential may not manage tokens", reason="session_required")
     return user_id
 
 
-def _clean_name(name: str) -> str:
+def clean_name(name: str) -> str:
     cleaned = " ".join(name.split())
     if not cleaned:
         raise BadInput("Token name must not be empty", field="name")
@@ -51,7 +50,7 @@ def _clean_name(name: str) -> str:
     return cleaned
 
 
-def _clean_expiry(expires_at: datetime | None, now: datetime) -> datetime | None:
+def clean_expiry(expires_at: datetime | None, now: datetime) -> datetime | None:
     if expires_at is None:
         return None
     if expires_at.tzinfo is None:
@@ -73,7 +72,7 @@ async def create_ingest_token(
 
     The owner or a collaborator of the stream may create one; it acts as them.
     """
-    user_id = _require_session(actor)
+    user_id = require_session(actor)
     await sharing.require_stream_role(
         uow=uow,
         actor=actor,
@@ -86,10 +85,10 @@ async def create_ingest_token(
         uow,
         owner_id=user_id,
         stream_id=stream_id,
-        name=_clean_name(name),
+        name=clean_name(name),
         token_hash=token_hash(secret),
         prefix=display_prefix(secret),
-        expires_at=_clean_expiry(expires_at, utcnow()),
+        expires_at=clean_expiry(expires_at, utcnow()),
     )
     await audit.record(
         uow=uow,
@@ -99,8 +98,6 @@ async def create_ingest_token(
         target_id=str(token.id),
         details={
             "streamId": str(stream_id),
-            "name": token.name,
-            "prefix": token.prefix,
             "expiresAt": token.expires_at.isoformat() if token.expires_at else None,
         },
     )
@@ -113,7 +110,7 @@ async def revoke_token(*, uow: UnitOfWork, actor: Actor, token_id: uuid.UUID) ->
     Its creator or the stream's owner may revoke it; anyone else is told it
     does not exist.
     """
-    user_id = _require_session(actor)
+    user_id = require_session(actor)
     token = await repository.get(uow, token_id)
     if token is None:
         raise NotFound("Token not found", field="id")
@@ -129,7 +126,7 @@ async def revoke_token(*, uow: UnitOfWork, actor: Actor, token_id: uuid.UUID) ->
             action="ingest_token.revoke",
             target_type="IngestToken",
             target_id=str(token_id),
-            details={"streamId": str(token.stream_id), "prefix": token.prefix},
+            details={"streamId": str(token.stream_id)},
         )
     return revoked
 
@@ -147,17 +144,7 @@ async def resolve_ingest_token(
         raise Unauthenticated("Malformed ingest token", reason="malformed_ingest_token")
     digest = token_hash(token)
     found = await repository.get_by_hash(uow, digest)
-    if found is None or not hmac.compare_digest(found[1], digest):
-        raise Unauthenticated("Unknown ingest token", reason="unknown_ingest_token")
-    row = found[0]
-    at = now or utcnow()
-    if row.revoked_at is not None:
-        raise Unauthenticated("This ingest token was revoked", reason="revoked_ingest_token")
-    if row.expires_at is not None and row.expires_at <= at:
-        raise Unauthenticated("This ingest token has expired", reason="expired_ingest_token")
-    if row.last_used_at is None or row.last_used_at <= at - TOUCH_EVERY:
-        await repository.touch(uow, row.id, at, TOUCH_EVERY)
-    return row
+    return await live_token(uow, found, digest, kind="ingest", now=now)
 
 
 def ingest_actor(token: IngestToken) -> Actor:

@@ -24,3 +24,8 @@ async def provision_user(
 async def users_by_ids(*, uow: UnitOfWork, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, User]:
     """Batch getter for loaders: users visible by id (users are not secret to themselves)."""
     return await repository.get_many(uow, ids)
+
+
+async def user_by_email(*, uow: UnitOfWork, email: str) -> User | None:
+    """The account registered with ``email`` (case-insensitive), if any (sharing, invites)."""
+    return await repository.get_by_email(uow, email)

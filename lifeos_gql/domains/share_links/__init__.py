@@ -1,0 +1,1 @@
+"""Share links: read-only URLs to one node for people outside LifeOS."""

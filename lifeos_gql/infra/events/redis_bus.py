@@ -1,0 +1,44 @@
+"""Redis pub/sub bus: the production fan-out across server processes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from redis.asyncio import Redis
+
+from lifeos_gql.infra.events.base import CHANNEL, EventBus, publish_quietly
+
+
+class RedisBus(EventBus):
+    name = "redis"
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self._url = url
+        self._client: Redis = Redis.from_url(url)
+
+    async def publish(self, max_id: int) -> None:
+        await publish_quietly(self.name, lambda: self._client.publish(CHANNEL, str(max_id)))
+
+    async def _listen_once(self, ready: Callable[[], None]) -> None:
+        # A connection of its own: a subscribed connection can do nothing else.
+        listener: Redis = Redis.from_url(self._url)
+        pubsub = listener.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(CHANNEL)
+            ready()
+            async for message in pubsub.listen():
+                if message.get("type") != "message":
+                    continue
+                data = message.get("data")
+                try:
+                    self._deliver(int(data))
+                except (TypeError, ValueError):
+                    continue  # not ours: ignore
+        finally:
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await listener.aclose()
+
+    async def aclose(self) -> None:
+        await super().aclose()
+        await self._client.aclose()
