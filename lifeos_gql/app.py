@@ -119,7 +119,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def readyz(request: Request) -> Response:
         runtime: Runtime = request.app.state.runtime
         try:
-            async with runtime.db.engine.connect() as conn:
+            async with runtime.db.engine.connect() as conn:  # the request path's login
+                await conn.execute(text("SELECT 1"))
+            async with runtime.system_db.engine.connect() as conn:
                 row = (await conn.execute(text("SELECT version_num FROM alembic_version"))).first()
         except Exception as exc:
             return JSONResponse(

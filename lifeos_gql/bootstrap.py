@@ -28,7 +28,7 @@ from lifeos_gql.config import Settings
 from lifeos_gql.db import migrate
 from lifeos_gql.db.embedded import start_embedded_postgres
 from lifeos_gql.db.engine import create_engine
-from lifeos_gql.db.rls import APP_ROLE, check_app_role
+from lifeos_gql.db.rls import app_database_url, check_app_login
 from lifeos_gql.db.uow import Database
 from lifeos_gql.domains.captures.models import CaptureLimits
 from lifeos_gql.domains.captures.service import CaptureCrypto
@@ -112,12 +112,16 @@ async def open_runtime(settings: Settings, *, pool_size: int = 2) -> AsyncIterat
     """
     url = await prepare_database(settings)
     engine = create_engine(url, pool_size=pool_size)
-    db = Database(engine, role=APP_ROLE)
+    # The request path logs in as the row-level-security role on its own pool.
+    app_engine = create_engine(
+        app_database_url(url, settings.database_app_url), pool_size=pool_size
+    )
+    db = Database(app_engine)
     system_db = Database(engine)
     events = build_event_bus(settings, database_url=url, engine=engine)
     db.on_events_committed = system_db.on_events_committed = events.publish
     try:
-        await check_app_role(engine)
+        await check_app_login(app_engine)
         yield CoreRuntime(
             settings=settings,
             database_url=url,
@@ -132,4 +136,5 @@ async def open_runtime(settings: Settings, *, pool_size: int = 2) -> AsyncIterat
         )
     finally:
         await events.aclose()
+        await app_engine.dispose()
         await engine.dispose()

@@ -58,6 +58,11 @@ class Settings(BaseSettings):
 
     # Primary store: embedded Postgres (pgserver) when unset.
     database_url: str | None = None
+    # The request path's login: the row-level-security role ``lifeos_app``
+    # (no BYPASSRLS). Unset: DATABASE_URL with the user swapped for
+    # lifeos_app and no password (the embedded server, trust/peer setups);
+    # set it when lifeos_app logs in with a password.
+    database_app_url: str | None = None
     database_pool_size: int = Field(default=10, ge=1, le=200)
     # Apply pending migrations at start-up (turn off to migrate as a deploy step).
     lifeos_auto_migrate: bool = True
@@ -131,7 +136,7 @@ class Settings(BaseSettings):
         mode="before",
     )(_split_csv)
 
-    @field_validator("database_url")
+    @field_validator("database_url", "database_app_url")
     @classmethod
     def _check_database_url(cls, value: str | None) -> str | None:
         if value and not value.startswith(

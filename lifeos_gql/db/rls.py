@@ -1,18 +1,18 @@
 """Row-level security: the request path's role and the start-up check.
 
-Migration 0012 creates ``lifeos_app`` (NOLOGIN, no BYPASSRLS, owns nothing),
-grants it to the login user, and puts policies keyed on ``lifeos.actor_id``
-on every user-data table. Request-path transactions switch to it with
-``set_config('role', 'lifeos_app', true)`` (``SET LOCAL ROLE``, in the same
-statement that sets the actor); privileged work stays the login user, the
-tables' owner, which RLS does not filter.
+Migration 0012 creates ``lifeos_app`` (LOGIN, no BYPASSRLS, owns nothing)
+and puts policies keyed on ``lifeos.actor_id`` on every user-data table.
+The request path logs in as ``lifeos_app`` (``DATABASE_APP_URL``, derived
+from ``DATABASE_URL`` when unset) on its own pool and sets the actor per
+transaction; privileged work (jobs, commands, authentication lookups, key
+storage) logs in as the tables' owner, which RLS does not filter.
 
 What this wall stops: a query in the request path that forgot its filter,
-or a future compiled read path, reading or writing another user's rows.
-What it does not stop: arbitrary SQL injected into a request connection,
-which could ``RESET ROLE`` or set ``lifeos.actor_id`` itself (role
-membership is checked against the session user). Every statement here is
-parameterised; the wall is for bugs, not for an attacker who runs SQL.
+or a future compiled read path, reading or writing another user's rows;
+``RESET ROLE`` in a request connection stays ``lifeos_app``. What it does
+not stop: SQL injected into a request connection could still set
+``lifeos.actor_id`` to another user (the actor is a setting, as in
+PostgREST). Every statement here is parameterised.
 
 A table added by a later migration gets no access for ``lifeos_app`` until
 that migration grants it and adds policies (``owner_only_sql``); the RLS
@@ -22,6 +22,7 @@ test fails for an ``owner_id`` table without them.
 from __future__ import annotations
 
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -31,36 +32,41 @@ APP_ROLE = "lifeos_app"
 
 _CHECK = text(
     """
-    SELECT set_config('role', :role, true), r.rolsuper, r.rolbypassrls
-    FROM pg_roles r WHERE r.rolname = :role
+    SELECT r.rolname, r.rolsuper, r.rolbypassrls
+    FROM pg_roles r WHERE r.rolname = current_user
     """
 )
 
 
-async def check_app_role(engine: AsyncEngine) -> None:
-    """Fail start-up with one line unless the login user can become ``lifeos_app``.
+def app_database_url(database_url: str, configured: str | None) -> str:
+    """The request path's URL: ``configured``, or ``database_url`` logging in as lifeos_app."""
+    if configured:
+        return configured
+    url = make_url(database_url).set(username=APP_ROLE, password=None)
+    return url.render_as_string(hide_password=False)
 
-    The role must exist (migration 0012), be grantable to this user, and
-    neither be a superuser nor bypass RLS (a DBA may have made it by hand).
+
+async def check_app_login(engine: AsyncEngine) -> None:
+    """Fail start-up with one line unless ``engine`` logs in as a walled role.
+
+    The login must work and be neither a superuser nor able to bypass RLS
+    (a DBA may have made the role by hand, or pointed the URL elsewhere).
     """
     try:
         async with engine.connect() as conn:
-            row = (await conn.execute(_CHECK, {"role": APP_ROLE})).first()
+            row = (await conn.execute(_CHECK)).first()
             await conn.rollback()
     except DBAPIError as exc:
         reason = str(exc.orig).splitlines()[0] if exc.orig else exc.__class__.__name__
         raise ConfigError(
-            f"DATABASE_URL: this user cannot SET ROLE {APP_ROLE} for row-level security "
-            f"({reason}); run migrations or GRANT {APP_ROLE} TO the user"
+            f"DATABASE_APP_URL: cannot log in as {APP_ROLE} for row-level security "
+            f"({reason}); run migrations, or set DATABASE_APP_URL with its password"
         ) from exc
-    if row is None:
+    if row is None or row[1] or row[2]:
+        who = row[0] if row else "this login"
         raise ConfigError(
-            f"DATABASE_URL: role {APP_ROLE} is missing: run migrations (lifeos-gql migrate)"
-        )
-    if row[1] or row[2]:
-        raise ConfigError(
-            f"DATABASE_URL: role {APP_ROLE} is SUPERUSER or BYPASSRLS, which defeats "
-            "row-level security: ALTER ROLE lifeos_app NOSUPERUSER NOBYPASSRLS"
+            f"DATABASE_APP_URL: {who} is SUPERUSER or BYPASSRLS, which defeats "
+            f"row-level security: log in as {APP_ROLE} (NOSUPERUSER NOBYPASSRLS)"
         )
 
 

@@ -1,9 +1,9 @@
 """Row-level security: the app role and policies on every user-data table (issue 6).
 
 The second wall behind the app's own permission checks. Request-path
-transactions run as ``lifeos_app`` (``SET LOCAL ROLE``, see
-``lifeos_gql.db.uow``), a NOLOGIN role without BYPASSRLS that owns nothing,
-with ``lifeos.actor_id`` set to the acting user. Privileged work (jobs,
+path logs in as ``lifeos_app`` (see ``lifeos_gql.db.rls``), a LOGIN role
+without BYPASSRLS that owns nothing, with ``lifeos.actor_id`` set to the
+acting user per transaction. Privileged work (jobs,
 commands, authentication lookups, erasure) runs as the login user that ran
 these migrations: it owns the tables, and RLS is enabled but not FORCEd, so
 the owner is not filtered. (FORCE would also filter the SECURITY DEFINER
@@ -170,12 +170,19 @@ DO $$
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
         BEGIN
-            CREATE ROLE {APP_ROLE} NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE
+            CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE
                 NOINHERIT;
         EXCEPTION
             WHEN duplicate_object THEN NULL;  -- another database's migration won the race
             WHEN insufficient_privilege THEN
-                RAISE EXCEPTION 'row-level security needs the role {APP_ROLE}, and % may not create roles: have a DBA run "CREATE ROLE {APP_ROLE} NOLOGIN NOBYPASSRLS; GRANT {APP_ROLE} TO %;" then migrate again', current_user, current_user;
+                RAISE EXCEPTION 'row-level security needs the role {APP_ROLE}, and % may not create roles: have a DBA run "CREATE ROLE {APP_ROLE} LOGIN PASSWORD ... NOBYPASSRLS; GRANT {APP_ROLE} TO %;" then migrate again', current_user, current_user;
+        END;
+    END IF;
+    IF EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}' AND NOT rolcanlogin) THEN
+        BEGIN
+            ALTER ROLE {APP_ROLE} LOGIN;  -- made NOLOGIN by an earlier build of this revision
+        EXCEPTION WHEN insufficient_privilege THEN
+            RAISE EXCEPTION 'row-level security: the request path logs in as {APP_ROLE}: have a DBA run "ALTER ROLE {APP_ROLE} LOGIN PASSWORD ...;" then migrate again';
         END;
     END IF;
     IF EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}'

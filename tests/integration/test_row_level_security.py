@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from lifeos_gql.core.errors import ConfigError
 from lifeos_gql.core.ids import decode_global_id
 from lifeos_gql.db.engine import create_engine
-from lifeos_gql.db.rls import APP_ROLE, check_app_role
+from lifeos_gql.db.rls import APP_ROLE, check_app_login
 from lifeos_gql.db.uow import Database, RequestReader
 from lifeos_gql.db.urls import libpq_url
 from lifeos_gql.jobs import pipeline
@@ -344,19 +344,17 @@ async def test_every_owner_table_has_rls_and_a_policy(db_url):
         ).fetchone()
     assert unprotected == []
     assert reachable == []
-    assert role == (False, False, False)
+    assert role == (False, False, True)  # the request path logs in as it
     assert owned == (0,)  # an owner would skip its own table's policies
 
 
-async def test_role_is_transaction_local_and_checked_at_start(client, settings, db_url):
-    """What keeps a request connection walled, and what does not.
+async def test_request_path_logs_in_as_the_app_role(client, settings, db_url):
+    """The request pool's login is ``lifeos_app`` itself: nothing to reset back from.
 
-    ``SET LOCAL ROLE`` ends with the transaction, so a pooled connection
-    never carries the role (or the actor) into the next checkout. It is no
-    defence against SQL injection: role membership is checked against the
-    session user, so injected SQL could ``RESET ROLE`` (see
-    ``lifeos_gql.db.rls``). Start-up refuses a login user who cannot become
-    the app role.
+    ``RESET ROLE`` inside a request connection stays ``lifeos_app``, the actor
+    ends with the transaction, and start-up refuses an app login that is a
+    superuser (or cannot log in). See ``lifeos_gql.db.rls`` for what the
+    wall does not stop.
     """
     runtime = client.app.state.runtime
     user = uuid.uuid4()
@@ -366,32 +364,31 @@ async def test_role_is_transaction_local_and_checked_at_start(client, settings, 
                 text("SELECT current_user, current_setting('lifeos.actor_id'), session_user")
             )
         ).one()
-    assert inside[0] == APP_ROLE and inside[1] == str(user)
+        await uow.execute(text("RESET ROLE"))
+        after_reset = (await uow.execute(text("SELECT current_user"))).scalar_one()
+        assert (await uow.execute(text("SELECT count(*) FROM users"))).scalar_one() == 0
+    assert inside == (APP_ROLE, str(user), APP_ROLE)
+    assert after_reset == APP_ROLE
     async with runtime.db.engine.connect() as conn:
         after = (
             await conn.execute(
                 text("SELECT current_user, current_setting('lifeos.actor_id', true)")
             )
         ).one()
-    assert after == (inside[2], "")
+    assert after == (APP_ROLE, "")
     async with runtime.system_db.transaction(user) as uow:
         privileged = (await uow.execute(text("SELECT current_user"))).scalar_one()
-    assert privileged == inside[2]
+    assert privileged != APP_ROLE
 
-    login, password = f"lifeos_t_{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
-    with psycopg.connect(libpq_url(db_url), autocommit=True) as conn:
-        conn.execute(f"CREATE ROLE {login} LOGIN PASSWORD '{password}'")
+    # The privileged login as the "app" login: refused, it would bypass RLS.
+    with pytest.raises(ConfigError, match="SUPERUSER or BYPASSRLS") as caught:
+        await check_app_login(runtime.system_db.engine)
+    assert "\n" not in str(caught.value)
+    login = f"lifeos_t_{uuid.uuid4().hex[:8]}"  # no such role: the login fails
+    url = make_url(db_url).set(username=login, password=None)
+    engine = create_engine(url.render_as_string(hide_password=False), pool_size=1)
     try:
-        url = make_url(db_url).set(username=login, password=password)
-        engine = create_engine(url.render_as_string(hide_password=False), pool_size=1)
-        try:
-            async with engine.connect() as conn:  # the login works: the refusal is the role's
-                assert (await conn.execute(text("SELECT current_user"))).scalar_one() == login
-            with pytest.raises(ConfigError, match=f"cannot SET ROLE {APP_ROLE}") as caught:
-                await check_app_role(engine)
-        finally:
-            await engine.dispose()
-        assert "\n" not in str(caught.value)
+        with pytest.raises(ConfigError, match=f"cannot log in as {APP_ROLE}"):
+            await check_app_login(engine)
     finally:
-        with psycopg.connect(libpq_url(db_url), autocommit=True) as conn:
-            conn.execute(f"DROP ROLE {login}")
+        await engine.dispose()

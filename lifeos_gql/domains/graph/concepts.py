@@ -1,7 +1,10 @@
 """Resolve a capture's extracted concepts to the owner's concept nodes.
 
-Runs under the owner's graph lock (see ``repository.lock_owner_graph``):
-one query fetches every plausible candidate, matching happens in
+Locks only what the mentions could match or create (their normalised
+names and match keys, then the candidate nodes found; see
+``repository.lock_graph_keys``), so analyses of unrelated captures of one
+owner don't wait for each other. One query fetches every plausible
+candidate (read again once the candidates are locked), matching happens in
 :mod:`.normalise`, and nodes created earlier in the same call are
 candidates for later mentions.
 """
@@ -73,17 +76,36 @@ def _order(mention: ExtractedConcept) -> tuple[int, int]:
     return (-first, -second)
 
 
+def concept_lock(concept_id: uuid.UUID) -> str:
+    """The graph lock key of one concept node (analysis and merges take it)."""
+    return f"concept:{concept_id}"
+
+
 async def resolve_concepts(
     uow: UnitOfWork, owner_id: uuid.UUID, mentions: Sequence[ExtractedConcept]
 ) -> list[ResolvedConcept]:
     """Find or create the node of every mention; one result per distinct node."""
     if not mentions:
         return []
-    keys = {normalise_name(n, m.kind) for m in mentions for n in (m.name, *m.aliases)}
-    near = {k for m in mentions if (k := match_key(m.name, m.kind)) is not None}
-    rows = await repository.concept_candidates(
-        uow, owner_id, sorted({m.kind for m in mentions}), sorted(keys), sorted(near)
+    named = {(m.kind, normalise_name(n, m.kind)) for m in mentions for n in (m.name, *m.aliases)}
+    matched = {(m.kind, k) for m in mentions if (k := match_key(m.name, m.kind)) is not None}
+    # Another analysis that could create or rename a node these mentions
+    # would match shares one of these keys, so it waits (and vice versa).
+    await repository.lock_graph_keys(
+        uow,
+        owner_id,
+        [f"name:{kind}:{key}" for kind, key in named]
+        + [f"match:{kind}:{key}" for kind, key in matched],
     )
+    kinds = sorted({m.kind for m in mentions})
+    keys = sorted({key for _, key in named})
+    near = sorted({key for _, key in matched})
+    rows = await repository.concept_candidates(uow, owner_id, kinds, keys, near)
+    if rows:
+        # A node found through another of its names may be changing under a
+        # disjoint set of keys: lock the nodes too, then read them again.
+        await repository.lock_graph_keys(uow, owner_id, [concept_lock(r.id) for r in rows])
+        rows = await repository.concept_candidates(uow, owner_id, kinds, keys, near)
     nodes: dict[uuid.UUID, _Node] = {
         r.id: _Node(
             r.kind,

@@ -21,7 +21,7 @@ from lifeos_gql.domains.audit import service as audit
 from lifeos_gql.domains.graph import editing_repository as sql
 from lifeos_gql.domains.graph import repository
 from lifeos_gql.domains.graph import traversal_repository as reads
-from lifeos_gql.domains.graph.concepts import MAX_ALIASES
+from lifeos_gql.domains.graph.concepts import MAX_ALIASES, concept_lock
 from lifeos_gql.domains.graph.models import (
     ConceptRecord,
     EdgeRecord,
@@ -301,6 +301,8 @@ async def merge_concepts(
     if owner != actor.user_id:
         raise Forbidden("Only the owner may merge concepts")
     await repository.lock_owner_graph(uow, owner)
+    # Analyses lock the concept nodes they touch; so does a merge, in the same order.
+    await repository.lock_graph_keys(uow, owner, [concept_lock(i) for i in wanted])
     found = {r.id: r for r in await sql.concepts_for_update(uow, wanted)}
     rows = [found[i] for i in wanted if i in found]
     if len(rows) != len(wanted):

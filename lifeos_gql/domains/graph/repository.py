@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,16 +27,36 @@ _CURRENT_AI = "(owner_id, from_id, to_id, relation) WHERE superseded_at IS NULL 
 
 
 async def lock_owner_graph(uow: UnitOfWork, owner_id: uuid.UUID) -> None:
-    """Serialise graph building per owner until commit.
+    """Serialise the owner's graph edits (link, unlink, merge) until commit.
 
-    Concept merging reads then writes (is there a "Jane Smith" yet?), and
-    co-occurrence counts are read-modify-write: two analyses of the same
-    owner must not interleave, or names would split and counts drift.
+    Analyses don't take it: they lock the concept names and nodes they
+    touch (:func:`lock_graph_keys`); co-occurrence counts are atomic upserts.
     """
     await uow.execute(
         text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 23))"),
         {"key": f"graph:{owner_id}"},
     )
+
+
+def _lock_id(key: str) -> int:
+    """A stable signed 64-bit advisory-lock id for ``key``."""
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), signed=True)
+
+
+async def lock_graph_keys(uow: UnitOfWork, owner_id: uuid.UUID, keys: Iterable[str]) -> None:
+    """Transaction-scoped advisory locks on the owner's graph ``keys``, taken in sorted order.
+
+    Analyses of one owner lock only what they may create or change (concept
+    names and match keys, then the concept nodes they found), so analyses
+    of unrelated captures run side by side; the sorted order, the same in
+    every transaction, means two of them never wait on each other in a cycle.
+    """
+    ids = sorted({_lock_id(f"graph:{owner_id}:{key}") for key in keys})
+    if ids:
+        await uow.execute(
+            text("SELECT count(pg_advisory_xact_lock(h)) FROM unnest(CAST(:ids AS bigint[])) h"),
+            {"ids": ids},
+        )
 
 
 async def concept_candidates(

@@ -67,8 +67,8 @@ async def apply_analysis(
     vector index; analyser relations whose ``to_ref`` is a capture id are
     linked too. Captures of other owners are ignored. A failed ``result``
     (``error`` set) is a caller bug: record the failure on the capture instead.
-    Serialised per owner (advisory lock, taken after the capture's own
-    insights are written) until the caller commits: call it last.
+    Concept resolution locks the names and nodes it touches until the
+    caller commits (see :mod:`.concepts`): call it last.
     """
     if result.error is not None:
         raise ValueError("apply_analysis needs a successful result")
@@ -78,8 +78,7 @@ async def apply_analysis(
     change = GraphChange()
 
     # Insights belong to this capture alone (its analysis run holds the
-    # capture's claim), so they are written before taking the owner's lock:
-    # the lock is held until commit and serialises the owner's analyses.
+    # capture's claim): no lock needed.
     stored = await insights.replace_capture_insights(
         uow=uow,
         crypto=crypto,
@@ -92,7 +91,6 @@ async def apply_analysis(
     change.insights_added = [insight_id for insight_id, _ in stored.added]
     change.insights_superseded = list(stored.superseded)
 
-    await repository.lock_owner_graph(uow, owner_id)
     concepts = await resolve_concepts(uow, owner_id, result.concepts)
     change.concept_ids = [c.id for c in concepts]
     change.concepts_created = [c.id for c in concepts if c.created]
