@@ -575,13 +575,13 @@ def _timed(clock: StageClock, name: str, call: Callable[..., Awaitable[Any]]) ->
 
 @contextmanager
 def timed_module_calls(clock: StageClock) -> Iterator[None]:
-    """Time the graph write, its per-owner lock and whole jobs, by wrapping module functions.
+    """Time the graph write, its concept locks and whole jobs, by wrapping module functions.
 
     Instrumentation only (the real functions run); restored on exit.
     """
     patches = [
         (graph_service, "apply_analysis", "graph_write"),
-        (graph_repository, "lock_owner_graph", "graph_lock_wait"),
+        (graph_repository, "lock_graph_keys", "graph_lock_wait"),
     ]
     saved = [(module, attr, getattr(module, attr)) for module, attr, _ in patches]
     original_analyse = pipeline.analyse

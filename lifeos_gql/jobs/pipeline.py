@@ -251,6 +251,12 @@ async def _store(
     """Step 6 for one capture; False when a transient error asks for a retry."""
     services = run.services
     try:
+        # Concept nodes first, in a short transaction of their own: their name
+        # locks serialise only this step, not the owner's whole graph writes.
+        async with services.db.transaction(owner_id) as uow:
+            concepts = await graph.resolve_capture_concepts(
+                uow=uow, owner_id=owner_id, result=result
+            )
         async with services.db.transaction(owner_id) as uow:
             # Fence first: only the run holding the claim writes the graph.
             held = await outbox.finish(uow, [record.id], run_id=run.run_id, status="DONE")
@@ -262,6 +268,7 @@ async def _store(
                     result=result,
                     related=related,
                     crypto=services.crypto,
+                    concepts=concepts,
                 )
                 # Search (issue 5): full-text vectors need the plaintext, held only here.
                 await search_indexing.index_analysed_capture(

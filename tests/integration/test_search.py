@@ -95,7 +95,7 @@ def _ids(result: dict[str, Any], typename: str | None = None) -> list[str]:
 
 async def test_analysis_fills_full_text_columns(world: dict[str, Any]) -> None:
     runtime = world["client"].app.state.runtime
-    async with runtime.db.engine.connect() as conn:
+    async with runtime.system_db.engine.connect() as conn:
         captures = (
             await conn.execute(text("SELECT count(*) FILTER (WHERE search IS NULL) FROM captures"))
         ).scalar_one()
@@ -195,7 +195,7 @@ async def test_bob_never_sees_alice_hits_until_shared(world: dict[str, Any]) -> 
     assert set(_ids(await _search(client, bob, "Jane Smtih"))) <= {world["bob_note"]}
 
     runtime = client.app.state.runtime
-    async with runtime.db.engine.begin() as conn:
+    async with runtime.system_db.engine.begin() as conn:
         await conn.execute(
             text(
                 "INSERT INTO grants (owner_id, stream_id, grantee_id, role)"

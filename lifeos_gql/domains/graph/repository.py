@@ -43,20 +43,36 @@ def _lock_id(key: str) -> int:
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), signed=True)
 
 
-async def lock_graph_keys(uow: UnitOfWork, owner_id: uuid.UUID, keys: Iterable[str]) -> None:
+async def lock_graph_keys(
+    uow: UnitOfWork, owner_id: uuid.UUID, keys: Iterable[str], *, shared: bool = False
+) -> None:
     """Transaction-scoped advisory locks on the owner's graph ``keys``, taken in sorted order.
 
     Analyses of one owner lock only what they may create or change (concept
     names and match keys, then the concept nodes they found), so analyses
     of unrelated captures run side by side; the sorted order, the same in
     every transaction, means two of them never wait on each other in a cycle.
+    ``shared`` locks (an analysis writing edges to nodes) only exclude the
+    exclusive ones (resolving names, merging those nodes).
     """
     ids = sorted({_lock_id(f"graph:{owner_id}:{key}") for key in keys})
     if ids:
+        lock = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
         await uow.execute(
-            text("SELECT count(pg_advisory_xact_lock(h)) FROM unnest(CAST(:ids AS bigint[])) h"),
+            text(f"SELECT count({lock}(h)) FROM unnest(CAST(:ids AS bigint[])) h"),
             {"ids": ids},
         )
+
+
+async def live_concept_ids(uow: UnitOfWork, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of ``ids`` are still concept nodes of their own (not merged away)."""
+    if not ids:
+        return set()
+    rows = await uow.execute(
+        text("SELECT id FROM concepts WHERE id = ANY(:ids) AND merged_into IS NULL"),
+        {"ids": list(ids)},
+    )
+    return {r[0] for r in rows}
 
 
 async def concept_candidates(

@@ -19,7 +19,7 @@ from lifeos_gql.db.uow import UnitOfWork
 from lifeos_gql.domains.captures.models import CaptureRecord
 from lifeos_gql.domains.captures.service import CaptureCrypto
 from lifeos_gql.domains.graph import building, repository, traversal_repository
-from lifeos_gql.domains.graph.concepts import resolve_concepts
+from lifeos_gql.domains.graph.concepts import ResolvedConcept, concept_lock, resolve_concepts
 from lifeos_gql.domains.graph.models import (
     ConceptRecord,
     EdgeRecord,
@@ -42,6 +42,7 @@ __all__ = [
     "concepts_by_ids",
     "edges_by_node_ids",
     "record_analysis_ended",
+    "resolve_capture_concepts",
 ]
 
 
@@ -60,8 +61,14 @@ async def apply_analysis(
     result: AnalysisResult,
     related: Sequence[tuple[uuid.UUID, float]],
     crypto: CaptureCrypto,
+    concepts: Sequence[ResolvedConcept] | None = None,
 ) -> GraphChange:
     """Store one capture's analysis as insights, concepts, edges and events.
+
+    ``concepts``: the mentions already resolved by :func:`resolve_capture_concepts`
+    in an earlier, short transaction (the analysis job does that, so name
+    locks are held for milliseconds, not for the whole graph write); when
+    omitted they are resolved here.
 
     ``related`` are (earlier capture id, cosine similarity) pairs from the
     vector index; analyser relations whose ``to_ref`` is a capture id are
@@ -91,7 +98,17 @@ async def apply_analysis(
     change.insights_added = [insight_id for insight_id, _ in stored.added]
     change.insights_superseded = list(stored.superseded)
 
-    concepts = await resolve_concepts(uow, owner_id, result.concepts)
+    if concepts is None:
+        concepts = await resolve_concepts(uow, owner_id, result.concepts)
+    else:
+        # Keep the nodes from being merged away while edges point at them; one
+        # merged since they were resolved means resolving again, here.
+        await repository.lock_graph_keys(
+            uow, owner_id, [concept_lock(c.id) for c in concepts], shared=True
+        )
+        ids = [c.id for c in concepts]
+        if await repository.live_concept_ids(uow, ids) != set(ids):
+            concepts = await resolve_concepts(uow, owner_id, result.concepts)
     change.concept_ids = [c.id for c in concepts]
     change.concepts_created = [c.id for c in concepts if c.created]
 
@@ -236,6 +253,17 @@ def analysis_ended_event(
         "node_id": capture_id,
         "payload": {"status": status, "error": error},
     }
+
+
+async def resolve_capture_concepts(
+    *, uow: UnitOfWork, owner_id: uuid.UUID, result: AnalysisResult
+) -> list[ResolvedConcept]:
+    """Find or create the concept nodes of ``result``'s mentions; commit before the graph write.
+
+    Idempotent (a retry finds the nodes it made), so committing it on its
+    own is safe: at worst a node waits for its first edge until the retry.
+    """
+    return await resolve_concepts(uow, owner_id, result.concepts)
 
 
 async def record_analysis_ended(
