@@ -1,11 +1,9 @@
 """Units of work: one use case is one transaction, with the actor set in it.
 
 ``lifeos.actor_id`` is set per transaction (``set_config(..., true)``) so
-row-level security policies can key on the acting user. A :class:`Database`
-made with ``role=`` (the app's request path, ``lifeos_app``) also switches
-to that role for the transaction, in the same statement: no extra round
-trip, and commit or rollback returns the pooled connection to the login
-user. A ``Database`` without a role is privileged (``runtime.system_db``).
+row-level security policies can key on the acting user. Whether those
+policies apply is the engine's login: the request path's ``Database``
+logs in as ``lifeos_app``, ``runtime.system_db`` as the tables' owner.
 See ``lifeos_gql.db.rls``.
 """
 
@@ -23,10 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Executable
 
 _SET_ACTOR = text("SELECT set_config('lifeos.actor_id', :actor, true)")
-# set_config('role', ..., true) is SET LOCAL ROLE, with the same membership check.
-_SET_ACTOR_AND_ROLE = text(
-    "SELECT set_config('lifeos.actor_id', :actor, true), set_config('role', :role, true)"
-)
 
 
 class UnitOfWork:
@@ -52,27 +46,17 @@ class UnitOfWork:
 
 
 class Database:
-    """Owns the engine; hands out units of work and per-request readers.
+    """Owns the engine; hands out units of work and per-request readers."""
 
-    ``role`` is the role every transaction runs as (row-level security
-    applies to it); ``None`` keeps the login user. Two ``Database`` objects
-    may share one engine and its pool.
-    """
-
-    def __init__(self, engine: AsyncEngine, *, role: str | None = None) -> None:
+    def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.role = role
         # Called with the highest event id after a transaction that appended
         # events commits (the event bus's publish; see infra/events).
         self.on_events_committed: Callable[[int], Awaitable[None]] | None = None
 
     async def begin_as(self, conn: AsyncConnection, actor_id: uuid.UUID | None) -> None:
-        """Start ``conn``'s transaction as ``actor_id`` (and this database's role)."""
-        actor = str(actor_id) if actor_id else ""
-        if self.role is None:
-            await conn.execute(_SET_ACTOR, {"actor": actor})
-        else:
-            await conn.execute(_SET_ACTOR_AND_ROLE, {"actor": actor, "role": self.role})
+        """Start ``conn``'s transaction as ``actor_id``."""
+        await conn.execute(_SET_ACTOR, {"actor": str(actor_id) if actor_id else ""})
 
     @asynccontextmanager
     async def transaction(self, actor_id: uuid.UUID | None = None) -> AsyncIterator[UnitOfWork]:

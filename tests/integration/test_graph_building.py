@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +15,7 @@ from sqlalchemy import text
 
 from lifeos_gql.bootstrap import CoreRuntime, open_runtime
 from lifeos_gql.core.actor import Actor
-from lifeos_gql.domains.captures import service as captures
+from lifeos_gql.domains.captures import service as captures_service
 from lifeos_gql.domains.captures.models import CaptureDraft, CaptureRecord
 from lifeos_gql.domains.graph import service as graph
 from lifeos_gql.domains.insights import service as insights
@@ -37,10 +38,10 @@ class World:
     captures: list[CaptureRecord]
 
 
-@pytest.fixture
-async def w(db_url: str, data_dir: Path) -> AsyncIterator[World]:
-    settings = make_settings(database_url=db_url, lifeos_data_dir=data_dir)
-    async with open_runtime(settings) as rt:
+@asynccontextmanager
+async def open_world(settings: Any, captures: int = 3, pool_size: int = 2) -> AsyncIterator[World]:
+    """One owner with a Journal stream of ``captures`` plain entries (May 1st onwards)."""
+    async with open_runtime(settings, pool_size=pool_size) as rt:
         async with rt.system_db.transaction() as uow:
             user, _ = await users.provision_user(
                 uow=uow, subject="test|owner", email="owner@example.org", name=None
@@ -50,7 +51,7 @@ async def w(db_url: str, data_dir: Path) -> AsyncIterator[World]:
             stream = await streams.create_stream(
                 uow=uow, actor=actor, name="Journal", source=SourceKind.NOTE
             )
-            outcomes = await captures.ingest(
+            outcomes = await captures_service.ingest(
                 uow=uow,
                 actor=actor,
                 crypto=rt.capture_crypto,
@@ -61,11 +62,17 @@ async def w(db_url: str, data_dir: Path) -> AsyncIterator[World]:
                         occurred_at=datetime(2024, 5, day, tzinfo=UTC),
                         content=f"Entry {day}",
                     )
-                    for day in (1, 2, 3)
+                    for day in range(1, captures + 1)
                 ],
             )
         records = [o.capture for o in outcomes if o.capture is not None]
         yield World(rt, actor, records)
+
+
+@pytest.fixture
+async def w(db_url: str, data_dir: Path) -> AsyncIterator[World]:
+    async with open_world(make_settings(database_url=db_url, lifeos_data_dir=data_dir)) as world:
+        yield world
 
 
 def concept(name: str, kind: str = "person", salience: float = 0.8, **kw: Any) -> ExtractedConcept:

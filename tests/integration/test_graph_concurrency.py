@@ -8,56 +8,30 @@ one node each and exact co-occurrence counts.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
-from lifeos_gql.bootstrap import open_runtime
-from lifeos_gql.core.actor import Actor
-from lifeos_gql.domains.captures import service as captures
-from lifeos_gql.domains.captures.models import CaptureDraft
 from lifeos_gql.domains.graph import service as graph
-from lifeos_gql.domains.streams import service as streams
-from lifeos_gql.domains.streams.models import SourceKind
-from lifeos_gql.domains.users import service as users
 from lifeos_gql.infra.llm.types import AnalysisResult, ExtractedConcept
 from tests.conftest import make_settings
+from tests.integration.test_graph_building import open_world
 
 N = 12
 NICKNAMES = [f"Janie {chr(ord('A') + i)}" for i in range(N)]
 
 
+# split: concepts resolved in a transaction of their own first, as the analysis job does.
+@pytest.mark.parametrize("split", [False, True])
 async def test_concurrent_analyses_share_nodes_and_count_exactly(
-    db_url: str, data_dir: Path
+    db_url: str, data_dir: Path, split: bool
 ) -> None:
     settings = make_settings(database_url=db_url, lifeos_data_dir=data_dir)
-    async with open_runtime(settings, pool_size=N) as rt:
-        async with rt.system_db.transaction() as uow:
-            user, _ = await users.provision_user(
-                uow=uow, subject="test|busy", email="busy@example.org", name=None
-            )
-        actor = Actor(user_id=user.id, via="test")
-        async with rt.db.transaction(user.id) as uow:
-            stream = await streams.create_stream(
-                uow=uow, actor=actor, name="Journal", source=SourceKind.NOTE
-            )
-            outcomes = await captures.ingest(
-                uow=uow,
-                actor=actor,
-                crypto=rt.capture_crypto,
-                limits=rt.capture_limits,
-                drafts=[
-                    CaptureDraft(
-                        stream_id=stream.id,
-                        occurred_at=datetime(2024, 5, 1 + i, tzinfo=UTC),
-                        content=f"Meeting {i}",
-                    )
-                    for i in range(N)
-                ],
-            )
-        records = [o.capture for o in outcomes if o.capture is not None]
-        assert len(records) == N
+    async with open_world(settings, captures=N, pool_size=N) as w:
+        rt, records = w.rt, w.captures
+        user_id = w.owner.user_id
+        assert user_id is not None and len(records) == N
 
         async def analyse(index: int) -> None:
             record = records[index]
@@ -75,14 +49,21 @@ async def test_concurrent_analyses_share_nodes_and_count_exactly(
                     ExtractedConcept(name="Berlin", kind="place", salience=0.5),
                 ],
             )
-            async with rt.db.transaction(user.id) as uow:
+            concepts = None
+            if split:
+                async with rt.db.transaction(user_id) as uow:
+                    concepts = await graph.resolve_capture_concepts(
+                        uow=uow, owner_id=user_id, result=result
+                    )
+            async with rt.db.transaction(user_id) as uow:
                 await graph.apply_analysis(
                     uow=uow,
-                    owner_id=user.id,
+                    owner_id=user_id,
                     capture=record,
                     result=result,
                     related=[],
                     crypto=rt.capture_crypto,
+                    concepts=concepts,
                 )
 
         await asyncio.gather(*(analyse(i) for i in range(N)))
@@ -91,7 +72,7 @@ async def test_concurrent_analyses_share_nodes_and_count_exactly(
             concepts = list(
                 await uow.execute(
                     text("SELECT kind, count(*) FROM concepts WHERE owner_id = :o GROUP BY kind"),
-                    {"o": user.id},
+                    {"o": user_id},
                 )
             )
             co_occurs = list(
@@ -100,7 +81,7 @@ async def test_concurrent_analyses_share_nodes_and_count_exactly(
                         "SELECT weight FROM edges WHERE owner_id = :o AND relation = 'CO_OCCURS'"
                         " AND superseded_at IS NULL"
                     ),
-                    {"o": user.id},
+                    {"o": user_id},
                 )
             )
             mentions = await uow.execute(
@@ -108,13 +89,13 @@ async def test_concurrent_analyses_share_nodes_and_count_exactly(
                     "SELECT count(*) FROM edges WHERE owner_id = :o AND relation = 'MENTIONS'"
                     " AND superseded_at IS NULL"
                 ),
-                {"o": user.id},
+                {"o": user_id},
             )
             mention_count = mentions.scalar_one()
             aliases = (
                 await uow.execute(
                     text("SELECT aliases FROM concepts WHERE owner_id = :o AND kind = 'person'"),
-                    {"o": user.id},
+                    {"o": user_id},
                 )
             ).scalar_one()
     assert sorted(concepts) == [("organisation", 1), ("person", 1), ("place", 1)]

@@ -14,9 +14,7 @@ from lifeos_gql.domains.privacy import service as privacy
 
 
 async def my_exports(ctx: Context, user_id: uuid.UUID, first: int | None) -> list[Export]:
-    """``User.exports``: the caller's own exports, newest first; empty for anyone else."""
-    if ctx.actor.user_id != user_id:
-        return []
+    """``User.exports``: the caller's own exports (the field is theirs alone)."""
     async with ctx.reader.use() as uow:
         found = await privacy.exports_of_users(
             uow=uow, actor=ctx.actor, user_ids=[user_id], limit=clamp_first(first, default=20)

@@ -128,10 +128,8 @@ async def resolve_stream_personas(root: Stream, info: Info[Context, None]) -> li
 
 
 async def resolve_my_personas(root: User, info: Info[Context, None]) -> list[Persona]:
-    """Your personas by name; empty on any user but yourself."""
+    """Your personas by name (the field is yours alone: ``@requiresRole`` on ``User``)."""
     ctx = info.context
-    if ctx.actor.user_id != root._model.id:
-        return []
     async with ctx.reader.use() as uow:
         records = await personas.my_personas(uow=uow, actor=ctx.actor)
     return [Persona.from_record(r) for r in records]

@@ -63,7 +63,7 @@ class User(Node, UserAuditLog):
     ) -> list[ApiToken] | None:
         from lifeos_gql.api.resolvers.api_tokens import my_api_tokens
 
-        return await my_api_tokens(info.context, self._model.id, first)
+        return await my_api_tokens(info.context, first)
 
     @strawberry.field(
         description="Your share links, newest first (yours only).",
@@ -74,7 +74,7 @@ class User(Node, UserAuditLog):
     ) -> list[ShareLink] | None:
         from lifeos_gql.api.resolvers.share_links import my_share_links
 
-        return await my_share_links(info.context, self._model.id, first)
+        return await my_share_links(info.context, first)
 
     @strawberry.field(
         description="Your personas, by name (yours only).",
