@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 app.state.runtime,
                 queue_size=settings.lifeos_ws_queue_size,
                 max_per_user=settings.lifeos_ws_max_subscriptions_per_user,
+                credential_recheck_seconds=settings.lifeos_ws_credential_recheck_seconds,
             )
             app.state.runtime.events = core.events
             app.state.runtime.subscriptions = dispatcher

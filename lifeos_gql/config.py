@@ -128,6 +128,10 @@ class Settings(BaseSettings):
     lifeos_ws_ping_seconds: float = Field(default=15.0, ge=0, le=3600)
     # A connection must send connection_init within this many seconds (else 4408).
     lifeos_ws_init_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    # How often idle connections' API tokens are re-checked; a revoked one is
+    # closed (4403). Every event is checked before delivery regardless; 0 turns
+    # the periodic check off.
+    lifeos_ws_credential_recheck_seconds: float = Field(default=15.0, ge=0, le=3600)
 
     _split = field_validator(
         "lifeos_cors_origins",

@@ -176,3 +176,76 @@ async def test_subscription_limits_and_server_pings(settings_for: Any, data_dir:
             )
             assert json.loads(await ws.recv())["type"] == "connection_ack"
             assert json.loads(await asyncio.wait_for(ws.recv(), 5)) == {"type": "ping"}
+
+
+GRAPH = "subscription { graphChanged { cursor change } }"
+NEW_TOKEN = """mutation { createApiToken(name: "feed", scopes: [SUBSCRIBE]) {
+  token apiToken { id } } }"""
+REVOKE = "mutation($id: ID!) { revokeApiToken(id: $id) }"
+
+
+async def _subscribed_socket(ws_url: str, token: str) -> Any:
+    """A raw graphql-transport-ws connection holding one ``graphChanged`` subscription."""
+    ws = await websockets.connect(ws_url, subprotocols=[TRANSPORT_WS])
+    await ws.send(
+        json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
+    )
+    assert json.loads(await ws.recv())["type"] == "connection_ack"
+    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": GRAPH}}))
+    return ws
+
+
+async def _frames_until_closed(ws: Any, seconds: float = 15.0) -> list[dict[str, Any]]:
+    """Every frame the server sends until it closes the connection (bounded)."""
+    frames = []
+    with pytest.raises(websockets.ConnectionClosed):
+        while True:
+            frames.append(json.loads(await asyncio.wait_for(ws.recv(), seconds)))
+    return frames
+
+
+async def test_revoked_api_token_gets_no_event_and_is_closed(
+    settings_for: Any, data_dir: Path
+) -> None:
+    """The next event is not delivered to a revoked token's subscription; its
+    connection closes (4403) while a session's subscription gets the event."""
+    from tests.integration.subscriptions_harness import link, make_stream_with_captures
+
+    alice = dev_token(data_dir, "alice@example.com")
+    async with live_server(settings_for(lifeos_ws_credential_recheck_seconds=0)) as server:
+        created = (await gql_http(server.base_url, NEW_TOKEN, token=alice))["createApiToken"]
+        _, (a, b) = await make_stream_with_captures(
+            server.base_url, alice, "Notes", ["First note.", "Second note."]
+        )
+        ws = await _subscribed_socket(server.ws_url, created["token"])
+        async with ws_client(server.ws_url, alice) as session:
+            _, first = start(session, request(GRAPH))
+            await wait_subscribed(server, 2)
+            await gql_http(server.base_url, REVOKE, {"id": created["apiToken"]["id"]}, token=alice)
+            await link(server.base_url, alice, a, b, "SEE_ALSO")
+            assert (await first)["graphChanged"]["change"] == "LINKED"
+        frames = await _frames_until_closed(ws)
+        assert [f for f in frames if f.get("type") == "next"] == []
+        assert (ws.close_code, ws.close_reason) == (4403, "Token revoked")
+        assert server.app.state.runtime.subscriptions.revoked == 1
+
+
+async def test_idle_connection_of_revoked_api_token_is_closed(
+    settings_for: Any, data_dir: Path
+) -> None:
+    """With no event at all, the periodic re-check closes the revoked token's connection."""
+    alice = dev_token(data_dir, "alice@example.com")
+    async with live_server(settings_for(lifeos_ws_credential_recheck_seconds=0.2)) as server:
+        created = (await gql_http(server.base_url, NEW_TOKEN, token=alice))["createApiToken"]
+        kept = (await gql_http(server.base_url, NEW_TOKEN, token=alice))["createApiToken"]
+        revoked_ws = await _subscribed_socket(server.ws_url, created["token"])
+        kept_ws = await _subscribed_socket(server.ws_url, kept["token"])
+        await wait_subscribed(server, 2)
+        await gql_http(server.base_url, REVOKE, {"id": created["apiToken"]["id"]}, token=alice)
+        assert await _frames_until_closed(revoked_ws) == []
+        assert (revoked_ws.close_code, revoked_ws.close_reason) == (4403, "Token revoked")
+        # The other token's connection is untouched: it still answers a ping.
+        await kept_ws.send(json.dumps({"type": "ping"}))
+        assert json.loads(await asyncio.wait_for(kept_ws.recv(), 15)) == {"type": "pong"}
+        assert server.app.state.runtime.subscriptions.revoked == 1
+        await kept_ws.close()

@@ -3,13 +3,18 @@
 The bus only says "events up to id N committed"; the dispatcher reads every
 row after its ``position`` from the table (so a lost or coalesced message
 loses nothing) and offers each event to the subscriptions interested in it.
-Visibility is decided per event, once per subscriber identity, with loaders
-made for that event: revoking a grant stops delivery with the next event,
-whichever process the subscriber is connected to.
+Visibility is decided per event for all subscriber identities at once, from
+the rows as they are now: revoking a grant stops delivery with the next
+event, whichever process the subscriber is connected to.
 
 A subscription's queue is bounded: when a consumer falls that far behind,
 its connection is closed (1013, "try again later") instead of buffering
 without limit; the client resumes from its last cursor.
+
+A subscription made with an API token stops with that token: each event's
+recipients are re-checked before delivery, and idle connections every
+``credential_recheck_seconds``; a revoked token's connection is closed
+(4403), whichever process it is held by.
 """
 
 from __future__ import annotations
@@ -27,10 +32,14 @@ from lifeos_gql.api.loaders import Loaders
 from lifeos_gql.api.subscriptions.types import EventPayload
 from lifeos_gql.api.subscriptions.visibility import touched_nodes, visible_event
 from lifeos_gql.core.actor import Actor
+from lifeos_gql.core.clock import utcnow
 from lifeos_gql.core.errors import DomainError
 from lifeos_gql.db.uow import RequestReader, UnitOfWork
+from lifeos_gql.domains.graph import audience
 from lifeos_gql.domains.graph import events as event_log
 from lifeos_gql.domains.graph.models import EventRecord
+from lifeos_gql.domains.sharing import service as sharing
+from lifeos_gql.domains.tokens import repository as tokens
 from lifeos_gql.infra.events import EventBus
 from lifeos_gql.runtime import Runtime
 
@@ -41,6 +50,12 @@ log = logging.getLogger("lifeos_gql.subscriptions")
 
 #: Rows read per query while catching up.
 FETCH_BATCH = 500
+#: Close code and reason for a consumer that fell ``queue size`` events behind.
+SLOW_CONSUMER_CODE = 1013
+SLOW_CONSUMER_REASON = "Slow consumer: too many undelivered events; resume with your last cursor"
+#: Close code and reason for a connection whose API token was revoked.
+REVOKED_CODE = 4403
+REVOKED_REASON = "Token revoked"
 
 
 class SubscriptionLimitReached(DomainError):
@@ -136,7 +151,8 @@ class LiveSubscription:
     actor: Actor
     interest: Interest
     queue: Mailbox
-    on_overflow: Callable[[], None]
+    #: Closes the subscription's connection with a code and a reason.
+    close: Callable[[int, str], None]
     live_from: int = 0
     closed: bool = False
     identity: tuple[uuid.UUID | None, uuid.UUID | None] = field(init=False)
@@ -150,7 +166,7 @@ class LiveSubscription:
             return False
         if not self.queue.put_nowait(delivery):
             self.closed = True
-            self.on_overflow()
+            self.close(SLOW_CONSUMER_CODE, SLOW_CONSUMER_REASON)
             return False
         return True
 
@@ -158,10 +174,19 @@ class LiveSubscription:
 class EventDispatcher:
     """The process's subscriptions and the task that feeds them."""
 
-    def __init__(self, runtime: Runtime, *, queue_size: int, max_per_user: int) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        queue_size: int,
+        max_per_user: int,
+        credential_recheck_seconds: float = 0.0,
+    ) -> None:
         self._runtime = runtime
         self._queue_size = queue_size
         self._max_per_user = max_per_user
+        self._recheck_every = credential_recheck_seconds
+        self._recheck: asyncio.Task[None] | None = None
         self._by_kind: dict[str, set[LiveSubscription]] = {}
         self._per_user: Counter[uuid.UUID] = Counter()
         self._wake = asyncio.Event()
@@ -170,6 +195,8 @@ class EventDispatcher:
         self.position = 0
         #: Subscriptions closed as slow consumers since start (observability).
         self.overflows = 0
+        #: Subscriptions closed because their API token was revoked.
+        self.revoked = 0
 
     @property
     def count(self) -> int:
@@ -180,12 +207,17 @@ class EventDispatcher:
             self.position = await event_log.latest_event_id(uow=uow)
         await bus.start(self.notify)
         self._task = asyncio.create_task(self._run(), name="lifeos-event-dispatcher")
+        if self._recheck_every > 0:
+            self._recheck = asyncio.create_task(
+                self._recheck_credentials(), name="lifeos-subscription-credentials"
+            )
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
+        tasks = [t for t in (self._task, self._recheck) if t is not None]
+        self._task = self._recheck = None
+        for task in tasks:
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def notify(self, max_id: int | None) -> None:
         """The bus's callback: events up to ``max_id`` committed (None: maybe some)."""
@@ -193,7 +225,7 @@ class EventDispatcher:
             self._wake.set()
 
     def register(
-        self, actor: Actor, interest: Interest, on_overflow: Callable[[], None]
+        self, actor: Actor, interest: Interest, close: Callable[[int, str], None]
     ) -> LiveSubscription:
         """Start buffering events after ``position`` for this subscription."""
         user_id = actor.require_user_id()
@@ -205,7 +237,7 @@ class EventDispatcher:
             actor=actor,
             interest=interest,
             queue=Mailbox(self._queue_size),
-            on_overflow=on_overflow,
+            close=close,
             live_from=self.position,
         )
         self._by_kind.setdefault(interest.kind, set()).add(sub)
@@ -258,6 +290,7 @@ class EventDispatcher:
         # this event is being checked replays up to it from the table instead.
         self.position = event.id
         subs = [s for s in self._by_kind.get(event.kind, ()) if s.interest.matches(event)]
+        subs = await self._with_live_credentials(subs)
         if not subs:
             return
         groups: dict[Identity, list[LiveSubscription]] = {}
@@ -276,17 +309,93 @@ class EventDispatcher:
                     self.overflows += 1
             await scope.release()
 
+    async def _with_live_credentials(self, subs: list[LiveSubscription]) -> list[LiveSubscription]:
+        """``subs`` less those whose API token is no longer live (their connections close)."""
+        token_ids = {s.actor.token_id for s in subs if s.actor.token_id is not None}
+        if not token_ids:
+            return subs
+        async with self._runtime.system_db.transaction() as uow:
+            live = await tokens.live_ids(uow, list(token_ids), utcnow())
+        kept = []
+        for sub in subs:
+            if sub.actor.token_id is None or sub.actor.token_id in live:
+                kept.append(sub)
+            elif not sub.closed:
+                sub.closed = True
+                self.revoked += 1
+                sub.close(REVOKED_CODE, REVOKED_REASON)
+        return kept
+
+    async def _recheck_credentials(self) -> None:
+        """Close idle subscriptions whose token was revoked (one query per period)."""
+        while True:
+            await asyncio.sleep(self._recheck_every)  # a period, not a wait for state
+            try:
+                await self._with_live_credentials(
+                    [s for subs in self._by_kind.values() for s in subs]
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("re-checking subscription credentials failed")
+
     async def _check(
         self, event: EventRecord, actors: dict[Identity, Actor]
     ) -> dict[Identity, EventPayload]:
         """The typed event per subscriber identity that may see it now.
 
-        One transaction for all identities, switching the acting user (and so
-        the row-level-security view) before each: the same loaders and
-        policy as queries, without a pooled connection per identity.
+        The audience is decided for all identities at once (the node's
+        deciding streams and every identity's roles on them: two queries
+        whatever the number of subscribers). The event is then loaded once
+        through the loaders of one reader in the audience, under that
+        reader's row-level security; the typed event does not depend on who
+        reads it (fields that do, like ``Capture.data``, are checked when
+        each subscription executes, with its own identity's loaders).
         """
-        db = self._runtime.db
+        if event.node_id is None or event.node_type is None:
+            return {}
+        audience = await self._audience(event, actors)
+        if not audience:
+            return {}
+        first = audience[0]
+        payloads = await self._check_each(event, {first: actors[first]})
+        payload = payloads.get(first)
+        if payload is None:
+            # The first reader lost access between the two reads (a revoke
+            # racing this event): decide the rest one by one.
+            return await self._check_each(event, {key: actors[key] for key in audience[1:]})
+        return {key: payload for key in audience}
+
+    async def _audience(self, event: EventRecord, actors: dict[Identity, Actor]) -> list[Identity]:
+        """The identities that may see the event's node, in one read of the rules."""
+        assert event.node_id is not None and event.node_type is not None
+        readers: dict[Identity, sharing.Reader] = {
+            key: (actor.user_id, actor.stream_id)
+            for key, actor in actors.items()
+            if actor.user_id is not None  # subscribing requires a user
+        }
+        async with self._runtime.system_db.transaction() as uow:
+            reach = await audience.node_reach(uow, event.node_type, event.node_id)
+            if not reach.streams:
+                return []
+            readable = await sharing.readable_among(
+                uow=uow, readers=list(readers.values()), stream_ids=list(reach.streams)
+            )
+        return [key for key, reader in readers.items() if reach.readable_with(readable[reader])]
+
+    async def _check_each(
+        self, event: EventRecord, actors: dict[Identity, Actor]
+    ) -> dict[Identity, EventPayload]:
+        """Load the event through each identity's own loaders (row-level security on).
+
+        One transaction for all identities, switching the acting user (and so
+        the row-level-security view) before each, without a pooled
+        connection per identity.
+        """
         visible: dict[Identity, EventPayload] = {}
+        if not actors:
+            return visible
+        db = self._runtime.db
         async with db.engine.connect() as conn, conn.begin():
             for key, actor in actors.items():
                 await db.begin_as(conn, actor.user_id)

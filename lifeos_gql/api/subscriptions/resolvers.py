@@ -40,9 +40,6 @@ from lifeos_gql.domains.graph.models import EventKind
 T = TypeVar("T", bound=EventPayload)
 
 REPLAY_PAGE = 200
-#: Close code and reason for a consumer that fell ``queue size`` events behind.
-SLOW_CONSUMER_CODE = 1013
-SLOW_CONSUMER_REASON = "Slow consumer: too many undelivered events; resume with your last cursor"
 _NODE_TYPES = {"Capture": "capture", "Insight": "insight", "Concept": "concept"}
 _closing: set[asyncio.Task[None]] = set()
 
@@ -57,12 +54,10 @@ async def _close(websocket: WebSocket, code: int, reason: str) -> None:
         await websocket.close(code=code, reason=reason)
 
 
-def _closer(request: object) -> Callable[[], None]:
-    def close() -> None:
+def _closer(request: object) -> Callable[[int, str], None]:
+    def close(code: int, reason: str) -> None:
         if isinstance(request, WebSocket):
-            task = asyncio.get_running_loop().create_task(
-                _close(request, SLOW_CONSUMER_CODE, SLOW_CONSUMER_REASON)
-            )
+            task = asyncio.get_running_loop().create_task(_close(request, code, reason))
             _closing.add(task)
             task.add_done_callback(_closing.discard)
 

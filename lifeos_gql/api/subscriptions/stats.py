@@ -9,7 +9,13 @@ from starlette.responses import JSONResponse, Response
 async def subscription_stats(request: Request) -> Response:
     dispatcher = request.app.state.runtime.subscriptions
     if dispatcher is None:
-        return JSONResponse({"subscriptions": 0, "slowConsumersClosed": 0})
+        return JSONResponse(
+            {"subscriptions": 0, "slowConsumersClosed": 0, "revokedTokensClosed": 0}
+        )
     return JSONResponse(
-        {"subscriptions": dispatcher.count, "slowConsumersClosed": dispatcher.overflows}
+        {
+            "subscriptions": dispatcher.count,
+            "slowConsumersClosed": dispatcher.overflows,
+            "revokedTokensClosed": dispatcher.revoked,
+        }
     )

@@ -12,17 +12,20 @@ from lifeos_gql.db.uow import UnitOfWork
 from lifeos_gql.domains.sharing.policy import Role
 
 # A person may hold a direct grant and persona grants on one stream: their
-# role is the strongest of them (grants never carry OWNER).
+# role is the strongest of them (grants never carry OWNER). One statement
+# answers for many people at once (a live event's subscribers); a single
+# reader is the one-element case, so the rule is written once.
 _ROLES = text(
     """
-    SELECT id, role, owner_id FROM (
-        SELECT s.id, s.owner_id,
-               CASE WHEN s.owner_id = :user THEN 'OWNER' ELSE (
+    SELECT user_id, id, role, owner_id FROM (
+        SELECT u.user_id, s.id, s.owner_id,
+               CASE WHEN s.owner_id = u.user_id THEN 'OWNER' ELSE (
                    SELECT g.role FROM grants g
-                   WHERE g.stream_id = s.id AND g.grantee_id = :user
+                   WHERE g.stream_id = s.id AND g.grantee_id = u.user_id
                    ORDER BY g.role = 'COLLABORATOR' DESC LIMIT 1) END AS role
-        FROM streams s
-        WHERE s.id = ANY(:ids)
+        FROM unnest(CAST(:users AS uuid[])) AS u(user_id)
+        CROSS JOIN streams s
+        WHERE s.id = ANY(CAST(:ids AS uuid[]))
     ) AS r
     WHERE role IS NOT NULL
     """
@@ -39,10 +42,18 @@ async def access_to_streams(
     uow: UnitOfWork, user_id: uuid.UUID, stream_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, StreamAccess]:
     """The user's role on each stream and its owner; streams they can't see are absent."""
-    if not stream_ids:
+    access = await access_of_users(uow, [user_id], stream_ids)
+    return {stream_id: a for (_, stream_id), a in access.items()}
+
+
+async def access_of_users(
+    uow: UnitOfWork, user_ids: Sequence[uuid.UUID], stream_ids: Sequence[uuid.UUID]
+) -> dict[tuple[uuid.UUID, uuid.UUID], StreamAccess]:
+    """(user, stream) -> role and owner, for every pair where the user sees the stream."""
+    if not stream_ids or not user_ids:
         return {}
-    rows = await uow.execute(_ROLES, {"user": user_id, "ids": list(stream_ids)})
-    return {row[0]: StreamAccess(Role(row[1]), row[2]) for row in rows}
+    rows = await uow.execute(_ROLES, {"users": list(user_ids), "ids": list(stream_ids)})
+    return {(row[0], row[1]): StreamAccess(Role(row[2]), row[3]) for row in rows}
 
 
 async def candidate_streams(uow: UnitOfWork, user_id: uuid.UUID) -> list[uuid.UUID]:

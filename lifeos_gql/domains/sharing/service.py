@@ -34,6 +34,30 @@ async def stream_roles(
     return {stream_id: a.role for stream_id, a in access.items()}
 
 
+#: A reader as visibility sees it: the user, and the stream a credential is bound to.
+Reader = tuple[uuid.UUID, uuid.UUID | None]
+
+
+async def readable_among(
+    *, uow: UnitOfWork, readers: Sequence[Reader], stream_ids: Sequence[uuid.UUID]
+) -> dict[Reader, set[uuid.UUID]]:
+    """Which of ``stream_ids`` each reader may read, for many readers in one query.
+
+    The same role rule and credential binding as ``stream_access``; run it
+    on a connection that sees every stream (the live-event dispatcher's).
+    """
+    access = await repository.access_of_users(uow, list({u for u, _ in readers}), stream_ids)
+    out: dict[Reader, set[uuid.UUID]] = {reader: set() for reader in readers}
+    for reader in readers:
+        user_id, bound = reader
+        for stream_id in stream_ids:
+            found = access.get((user_id, stream_id))
+            role = found.role if found is not None else None
+            if policy.credential_reaches(bound, stream_id) and policy.can_read(role):
+                out[reader].add(stream_id)
+    return out
+
+
 async def require_stream_role(
     *,
     uow: UnitOfWork,

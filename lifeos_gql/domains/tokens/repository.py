@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -98,6 +99,18 @@ async def revoke(uow: UnitOfWork, token_id: uuid.UUID, at: datetime) -> bool:
         {"id": token_id, "at": at},
     )
     return result.first() is not None
+
+
+async def live_ids(uow: UnitOfWork, ids: Sequence[uuid.UUID], at: datetime) -> set[uuid.UUID]:
+    """Those of ``ids`` (tokens of either kind) that are neither revoked, expired nor gone."""
+    rows = await uow.execute(
+        text(
+            "SELECT id FROM api_tokens WHERE id = ANY(CAST(:ids AS uuid[]))"
+            " AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > :at)"
+        ),
+        {"ids": list(ids), "at": at},
+    )
+    return {r[0] for r in rows}
 
 
 async def touch(uow: UnitOfWork, token_id: uuid.UUID, at: datetime, every: timedelta) -> None:
