@@ -27,7 +27,7 @@ from lifeos_gql.domains.captures.service import CaptureCrypto
 from lifeos_gql.domains.sharing import policy
 from lifeos_gql.domains.sharing import service as sharing
 from lifeos_gql.jobs import outbox
-from lifeos_gql.jobs.outbox import enqueue_analysis
+from lifeos_gql.jobs.outbox import JobsAtInsert, enqueue_analysis
 
 
 class IngestRuntime(Protocol):
@@ -54,6 +54,7 @@ async def capture_drafts(
     idempotency_key: str | None = None,
 ) -> list[IngestOutcome]:
     """``captures.ingest`` plus the analysis jobs of what it created, atomically."""
+    jobs = JobsAtInsert(batch_size=runtime.settings.lifeos_analysis_batch_size)
     async with runtime.db.transaction(actor.require_user_id()) as uow:
         outcomes = await captures.ingest(
             uow=uow,
@@ -62,11 +63,16 @@ async def capture_drafts(
             limits=runtime.capture_limits,
             drafts=drafts,
             idempotency_key=idempotency_key,
+            jobs=jobs,
         )
+        # New rows were inserted with their jobs; what is left is a replayed
+        # Idempotency-Key response, whose captures get a job if theirs is gone.
         created = [
             o.capture.id
             for o in outcomes
-            if o.status is IngestStatus.CREATED and o.capture is not None
+            if o.status is IngestStatus.CREATED
+            and o.capture is not None
+            and o.capture.id not in jobs.assigned
         ]
         await enqueue_analysis(uow, created, batch_size=runtime.settings.lifeos_analysis_batch_size)
     return outcomes

@@ -60,6 +60,8 @@ _LINK = text(
     WHERE c.id = v.cid AND c.analysis_status = 'PENDING'
     """
 )
+# Deletes only 'todo' jobs this transaction inserted (migration 0013).
+_DROP_JOBS = text("SELECT lifeos_forget_new_jobs(CAST(:ids AS bigint[]))")
 _PENDING_AMONG = text(
     f"""
     SELECT c.id, c.owner_id FROM captures c
@@ -162,8 +164,8 @@ def batches_by_owner(
     ]
 
 
-async def defer_batches(uow: UnitOfWork, batches: Sequence[Sequence[uuid.UUID]]) -> list[int]:
-    """Queue one analysis job per batch in ``uow``'s transaction; returns job ids."""
+async def _defer_unlinked(uow: UnitOfWork, batches: Sequence[Sequence[uuid.UUID]]) -> list[int]:
+    """Queue one analysis job per batch; returns the job ids in batch order."""
     if not batches:
         return []
     payload = orjson.dumps([[str(i) for i in batch] for batch in batches]).decode()
@@ -172,12 +174,78 @@ async def defer_batches(uow: UnitOfWork, batches: Sequence[Sequence[uuid.UUID]])
     # sorting makes the pairing independent of how the function aggregates
     # them. (A mispaired link could not lose a capture anyway: its own job
     # claims it by id.)
-    job_ids = sorted(int(row.id) for row in rows)
+    return sorted(int(row.id) for row in rows)
+
+
+async def defer_batches(uow: UnitOfWork, batches: Sequence[Sequence[uuid.UUID]]) -> list[int]:
+    """Queue one analysis job per batch in ``uow``'s transaction; returns job ids."""
+    if not batches:
+        return []
+    job_ids = await _defer_unlinked(uow, batches)
     pairs = [(cid, job) for batch, job in zip(batches, job_ids, strict=True) for cid in batch]
     await uow.execute(
         _LINK, {"capture_ids": [p[0] for p in pairs], "job_ids": [p[1] for p in pairs]}
     )
     return job_ids
+
+
+class JobsAtInsert:
+    """Queues analysis of new captures before they are inserted, so each row is born linked.
+
+    Linking after the insert (``enqueue_analysis``) rewrites every new row
+    (``UPDATE captures SET analysis_job_id``): for a 1,000-item batch that
+    update cost about as much as the insert itself. Here the service asks
+    for job ids first (:meth:`assign`), writes them with the rows, then
+    reports which rows the insert actually kept (:meth:`settle`): jobs
+    whose batch lost rows to duplicates are replaced by jobs carrying
+    exactly the rows that went in. All of it runs in the capture's
+    transaction, so captures and jobs still commit (or vanish) together.
+    """
+
+    def __init__(self, *, batch_size: int) -> None:
+        self.batch_size = batch_size
+        self.assigned: dict[uuid.UUID, int] = {}
+        self._owners: dict[uuid.UUID, uuid.UUID] = {}
+
+    async def assign(
+        self, uow: UnitOfWork, rows: Sequence[tuple[uuid.UUID, uuid.UUID]]
+    ) -> dict[uuid.UUID, int]:
+        """Defer jobs for ``(capture_id, owner_id)`` rows about to be inserted; capture -> job."""
+        self._owners.update(rows)
+        batches = batches_by_owner(rows, self.batch_size)
+        job_ids = await _defer_unlinked(uow, batches)
+        planned = {cid: job for batch, job in zip(batches, job_ids, strict=True) for cid in batch}
+        self.assigned.update(planned)
+        return planned
+
+    async def settle(
+        self, uow: UnitOfWork, planned: dict[uuid.UUID, int], inserted: set[uuid.UUID]
+    ) -> None:
+        """Make the jobs of ``planned`` carry only the captures in ``inserted``."""
+        by_job: dict[int, list[uuid.UUID]] = {}
+        for capture_id, job in planned.items():
+            by_job.setdefault(job, []).append(capture_id)
+        broken = [job for job, ids in by_job.items() if any(i not in inserted for i in ids)]
+        if not broken:
+            return
+        # Inserted by this very transaction and still 'todo': no worker has
+        # seen them, so deleting is exact (their NOTIFY, sent at commit, finds
+        # nothing to fetch). Were one kept (it cannot be, short of a savepoint
+        # around the insert), it would only carry ids that the new job also
+        # carries or that never existed: claiming by id makes that harmless.
+        await uow.execute(_DROP_JOBS, {"ids": broken})
+        kept: list[tuple[uuid.UUID, uuid.UUID]] = []
+        for job in broken:
+            for capture_id in by_job[job]:
+                del self.assigned[capture_id]
+                if capture_id in inserted:
+                    kept.append((capture_id, self._owners[capture_id]))
+        # The survivors of all broken jobs, batched afresh (full-size jobs).
+        batches = batches_by_owner(kept, self.batch_size)
+        job_ids = await defer_batches(uow, batches)
+        for ids, new_job in zip(batches, job_ids, strict=True):
+            for capture_id in ids:
+                self.assigned[capture_id] = new_job
 
 
 async def enqueue_analysis(

@@ -55,9 +55,7 @@ async def test_malformed_id_is_bad_user_input(client, settings):
     body = await gql(client, query, {"id": unknown_type}, token=token)
     assert error_codes(body) == ["BAD_USER_INPUT"]
     # Anonymous callers learn nothing about ids: they must sign in first.
-    assert error_codes(await gql(client, '{ node(id: "not-an-id") { id } }')) == [
-        "UNAUTHENTICATED"
-    ]
+    assert error_codes(await gql(client, '{ node(id: "not-an-id") { id } }')) == ["UNAUTHENTICATED"]
 
 
 async def test_bad_token_is_401_json(client):

@@ -18,6 +18,7 @@ from lifeos_gql.api.types.similar import resolve_similar
 from lifeos_gql.core.cursors import clamp_first, encode_cursor
 from lifeos_gql.core.ids import encode_global_id
 from lifeos_gql.domains.captures import service as captures
+from lifeos_gql.domains.captures.models import AnalysisStatus as DomainAnalysisStatus
 from lifeos_gql.domains.captures.models import CaptureRecord
 from lifeos_gql.domains.sharing.policy import Role as DomainRole
 
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
     from lifeos_gql.api.types.edge import Edge
     from lifeos_gql.api.types.insight import Insight
     from lifeos_gql.api.types.stream import Stream
+
+
+# ``from_record`` runs once per capture of a 1,000-item batch: a dict lookup.
+_ANALYSIS_STATUS = {status: AnalysisStatus.from_domain(status) for status in DomainAnalysisStatus}
 
 
 @strawberry.type(description="One captured item of a stream (an email, a highlight, a note…).")
@@ -102,7 +107,7 @@ class Capture(Node):
             data=record.data,
             external_id=record.external_id,
             size_bytes=record.size_bytes,
-            analysis_status=AnalysisStatus.from_domain(record.analysis_status),
+            analysis_status=_ANALYSIS_STATUS[record.analysis_status],
             analysis_error=record.analysis_error,
             _record=record,
         )

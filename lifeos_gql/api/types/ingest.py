@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from enum import Enum
+from typing import overload
 
 import strawberry
 from strawberry.scalars import JSON
@@ -11,7 +13,8 @@ from strawberry.scalars import JSON
 from lifeos_gql.api.types.capture import Capture
 from lifeos_gql.api.types.common import ItemError, SourceKind
 from lifeos_gql.core.ids import decode_global_id
-from lifeos_gql.domains.captures.models import CaptureDraft, IngestOutcome
+from lifeos_gql.domains.captures.models import CaptureDraft, IngestOutcome, IngestStatus
+from lifeos_gql.domains.captures.models import DuplicateReason as DomainDuplicateReason
 
 
 @strawberry.input(description="A new stream.")
@@ -65,14 +68,13 @@ class CaptureResult:
 
     @classmethod
     def from_outcome(cls, outcome: IngestOutcome) -> CaptureResult:
+        # Dict lookups, not Enum(value) calls: a batch converts 1,000 of these.
         return cls(
             index=outcome.index,
-            status=CaptureStatus(outcome.status.value),
+            status=RESULT_STATUS[outcome.status],
             capture=Capture.from_record(outcome.capture) if outcome.capture else None,
             duplicate_reason=(
-                DuplicateReason(outcome.duplicate_reason.value)
-                if outcome.duplicate_reason
-                else None
+                RESULT_REASON[outcome.duplicate_reason] if outcome.duplicate_reason else None
             ),
             error=(
                 ItemError(code=outcome.code, message=outcome.message or "", field=outcome.field)
@@ -80,6 +82,42 @@ class CaptureResult:
                 else None
             ),
         )
+
+
+RESULT_STATUS = {status: CaptureStatus(status.value) for status in IngestStatus}
+RESULT_REASON = {reason: DuplicateReason(reason.value) for reason in DomainDuplicateReason}
+
+
+class CaptureResults(Sequence[CaptureResult]):
+    """A batch's results, made into ``CaptureResult`` objects only when read.
+
+    ``captureBatch``'s direct results path (``api.bulk``) reads the outcomes
+    themselves; any other reader gets the objects, each built once.
+    """
+
+    def __init__(self, outcomes: Sequence[IngestOutcome]) -> None:
+        self.outcomes = outcomes
+        self._results: list[CaptureResult] | None = None
+
+    def _all(self) -> list[CaptureResult]:
+        if self._results is None:
+            self._results = [CaptureResult.from_outcome(o) for o in self.outcomes]
+        return self._results
+
+    @overload
+    def __getitem__(self, index: int) -> CaptureResult: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[CaptureResult]: ...
+
+    def __getitem__(self, index: int | slice) -> CaptureResult | list[CaptureResult]:
+        return self._all()[index]
+
+    def __len__(self) -> int:
+        return len(self.outcomes)
+
+    def __iter__(self) -> Iterator[CaptureResult]:
+        return iter(self._all())
 
 
 @strawberry.type(description="Per-item results of a batch, in input order.")

@@ -6,12 +6,13 @@ checks, encryption, one multi-row insert, duplicate lookup, the audit row.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -49,6 +50,23 @@ from lifeos_gql.infra.crypto.fields import FieldCipher
 from lifeos_gql.infra.crypto.keystore import KeyService
 
 
+class JobPlanner(Protocol):
+    """Queues analysis of captures about to be inserted (``jobs.outbox.JobsAtInsert``).
+
+    ``assign`` answers the job of each ``(capture_id, owner_id)`` before the
+    insert, so rows are written already linked; ``settle`` is told which rows
+    the insert kept, so no job carries a capture that was a duplicate.
+    """
+
+    async def assign(
+        self, uow: UnitOfWork, rows: Sequence[tuple[uuid.UUID, uuid.UUID]]
+    ) -> dict[uuid.UUID, int]: ...
+
+    async def settle(
+        self, uow: UnitOfWork, planned: dict[uuid.UUID, int], inserted: set[uuid.UUID]
+    ) -> None: ...
+
+
 class CaptureCrypto:
     """The key service and cipher captures are sealed with (one per process)."""
 
@@ -65,13 +83,15 @@ async def ingest(
     limits: CaptureLimits,
     drafts: Sequence[CaptureDraft],
     idempotency_key: str | None = None,
+    jobs: JobPlanner | None = None,
 ) -> list[IngestOutcome]:
     """Capture ``drafts``; one outcome per draft, in order.
 
     Bad items are reported (``INVALID`` with a code) while the good ones are
     stored. A retried item (same stream and external id, or identical
     content) is ``DUPLICATE`` and returns the first capture. With an
-    ``idempotency_key`` a retried request returns the first response.
+    ``idempotency_key`` a retried request returns the first response. With
+    ``jobs``, new captures are inserted already carried by analysis jobs.
     """
     user_id = actor.require_user_id()
     if len(drafts) > limits.max_batch_items:
@@ -88,8 +108,11 @@ async def ingest(
             limits=limits,
             drafts=drafts,
             key=idempotency_key,
+            jobs=jobs,
         )
-    return await _ingest(uow=uow, actor=actor, crypto=crypto, limits=limits, drafts=drafts)
+    return await _ingest(
+        uow=uow, actor=actor, crypto=crypto, limits=limits, drafts=drafts, jobs=jobs
+    )
 
 
 async def _ingest(
@@ -99,6 +122,7 @@ async def _ingest(
     crypto: CaptureCrypto,
     limits: CaptureLimits,
     drafts: Sequence[CaptureDraft],
+    jobs: JobPlanner | None = None,
 ) -> list[IngestOutcome]:
     user_id = actor.require_user_id()
     now = utcnow()
@@ -151,8 +175,9 @@ async def _ingest(
         hash_keys[owner] = content_hash_key(key)
         sealers[owner] = RowSealer(crypto.cipher, key)
 
-    rows: list[repository.NewCaptureRow] = []
-    row_of: dict[int, repository.NewCaptureRow] = {}
+    # First pass: which items are new (not repeated within the batch), with
+    # their ids and owners; the analysis jobs are known before sealing.
+    fresh: list[tuple[int, ValidDraft, uuid.UUID, bytes, uuid.UUID]] = []
     first_by_identity: dict[tuple[uuid.UUID, str, Any], int] = {}
     in_batch_dupes: dict[int, tuple[int, DuplicateReason]] = {}
     for index, v in valid.items():
@@ -169,49 +194,66 @@ async def _ingest(
         if v.draft.external_id is not None:
             first_by_identity[ext_key] = index
         first_by_identity[hash_key] = index
-        capture_id = uuid.uuid4()
-        sealer = sealers[owner]
+        fresh.append((index, v, owner, digest, uuid.uuid4()))
+
+    # The jobs are queued while this process encrypts (Postgres and Python on
+    # separate cores); rows get their job ids once both are done.
+    planned: dict[uuid.UUID, int] = {}
+    assign = (
+        asyncio.ensure_future(jobs.assign(uow, [(f[4], f[2]) for f in fresh]))
+        if jobs is not None and fresh
+        else None
+    )
+    try:
+        if assign is not None:
+            await asyncio.sleep(0)  # the task sends its statement, then awaits the result
+        sealed = [_seal(sealers[owner], capture_id, v) for _, v, owner, _, capture_id in fresh]
+    finally:
+        if assign is not None:
+            planned = await assign
+
+    rows: list[repository.NewCaptureRow] = []
+    row_of: dict[int, repository.NewCaptureRow] = {}
+    for (index, v, owner, digest, capture_id), (title, content, data) in zip(
+        fresh, sealed, strict=True
+    ):
         row = repository.NewCaptureRow(
-            id=capture_id,
-            owner_id=owner,
-            stream_id=v.draft.stream_id,
-            author_id=user_id,
-            occurred_at=v.occurred_at,
-            title_enc=sealer.seal(
-                capture_id, "title", v.title.encode() if v.title is not None else None
-            ),
-            content_enc=sealer.seal(
-                capture_id, "content", v.content.encode() if v.content is not None else None
-            ),
-            data_enc=sealer.seal(capture_id, "data", v.data_json),
-            content_hash=digest,
-            size_bytes=v.size_bytes,
-            external_id=v.draft.external_id,
+            capture_id,
+            owner,
+            v.draft.stream_id,
+            user_id,
+            v.occurred_at,
+            title,
+            content,
+            data,
+            digest,
+            v.size_bytes,
+            v.draft.external_id,
+            planned.get(capture_id),
         )
         rows.append(row)
         row_of[index] = row
 
-    inserted = await repository.insert_many(uow, rows)
+    inserted: set[uuid.UUID] = set()
+    records: dict[int, CaptureRecord] = {}
+    if rows:
+        await repository.stage(uow, rows)
+        # Postgres runs the INSERT on the other core while this process builds
+        # what it answers if every row goes in (nearly always): one request's
+        # Python work and the database's no longer wait for each other.
+        insert = asyncio.ensure_future(repository.insert_staged(uow, [r.id for r in rows]))
+        try:
+            await asyncio.sleep(0)  # the task sends the statement, then awaits its result
+            records = {index: _new_record(row, valid[index], now) for index, row in row_of.items()}
+        finally:
+            inserted = await insert
+    if jobs is not None and planned:
+        await jobs.settle(uow, planned, inserted)
     created: dict[int, CaptureRecord] = {}
     for index, row in row_of.items():
         if row.id in inserted:
-            v = valid[index]
-            created[index] = CaptureRecord(
-                id=row.id,
-                owner_id=row.owner_id,
-                stream_id=row.stream_id,
-                author_id=user_id,
-                occurred_at=row.occurred_at,
-                captured_at=now,
-                title=v.title,
-                content=v.content,
-                data=v.draft.data,
-                external_id=row.external_id,
-                size_bytes=row.size_bytes,
-                analysis_status=AnalysisStatus.PENDING,
-                analysis_error=None,
-            )
-            outcomes[index] = IngestOutcome(index, IngestStatus.CREATED, capture=created[index])
+            created[index] = records[index]
+            outcomes[index] = IngestOutcome(index, IngestStatus.CREATED, capture=records[index])
 
     conflicted = {i: r for i, r in row_of.items() if r.id not in inserted}
     if conflicted:
@@ -241,10 +283,40 @@ async def _ingest(
             details={
                 "count": len(created),
                 "streams": sorted({str(c.stream_id) for c in created.values()}),
-                "ids": [str(c.id) for c in created.values()],
             },
+            # Capture ids, made here: no user id to pseudonymise among them.
+            object_ids={"ids": [str(c.id) for c in created.values()]},
         )
     return [outcomes[i] for i in range(len(drafts))]
+
+
+def _seal(
+    sealer: RowSealer, capture_id: uuid.UUID, v: ValidDraft
+) -> tuple[bytes | None, bytes | None, bytes | None]:
+    """Title, content and data of a new capture, encrypted and bound to its id."""
+    return (
+        sealer.seal(capture_id, "title", v.title.encode() if v.title is not None else None),
+        sealer.seal(capture_id, "content", v.content.encode() if v.content is not None else None),
+        sealer.seal(capture_id, "data", v.data_json),
+    )
+
+
+def _new_record(row: repository.NewCaptureRow, v: ValidDraft, now: datetime) -> CaptureRecord:
+    return CaptureRecord(
+        id=row.id,
+        owner_id=row.owner_id,
+        stream_id=row.stream_id,
+        author_id=row.author_id,
+        occurred_at=row.occurred_at,
+        captured_at=now,
+        title=v.title,
+        content=v.content,
+        data=v.draft.data,
+        external_id=row.external_id,
+        size_bytes=row.size_bytes,
+        analysis_status=AnalysisStatus.PENDING,
+        analysis_error=None,
+    )
 
 
 def _match_existing(
@@ -415,6 +487,7 @@ async def _ingest_idempotent(
     limits: CaptureLimits,
     drafts: Sequence[CaptureDraft],
     key: str,
+    jobs: JobPlanner | None,
 ) -> list[IngestOutcome]:
     if not 0 < len(key) <= 255:
         raise BadInput("Idempotency-Key must be 1 to 255 characters", field="Idempotency-Key")
@@ -429,7 +502,9 @@ async def _ingest_idempotent(
                 field="Idempotency-Key",
             )
         return await _replay(uow=uow, actor=actor, crypto=crypto, saved=stored[1])
-    outcomes = await _ingest(uow=uow, actor=actor, crypto=crypto, limits=limits, drafts=drafts)
+    outcomes = await _ingest(
+        uow=uow, actor=actor, crypto=crypto, limits=limits, drafts=drafts, jobs=jobs
+    )
     saved = [
         {
             "index": o.index,
