@@ -4,12 +4,16 @@ One call is one run. Its steps, per owner among the claimed captures:
 
 1. claim (``RUNNING`` under a fresh run id; see :mod:`.outbox`);
 2. decrypt the captures (captures service, acting as their owner);
-3. analyse them in one analyser call (the analyser batches internally);
-4. embed title and content, upsert the vectors (idempotent: same ids);
+3. analyse them in one analyser call (the analyser batches internally)
+   and, at the same time, embed title and content;
+4. upsert the vectors (idempotent: same ids);
 5. find related captures (nearest neighbours in the owner's index);
-6. per capture, one transaction: mark ``DONE`` *if this run still holds
-   it* and store the graph (``apply_analysis``). Both commit or neither,
-   so a capture is ``DONE`` exactly once with its graph written once.
+6. a. resolve every capture's concepts in one short transaction;
+   b. one transaction for the batch: mark ``DONE`` the captures *this run
+   still holds* and store their graph (``apply_analyses``). Both commit or
+   neither, so a capture is ``DONE`` exactly once with its graph written
+   once. A batch that fails is stored again capture by capture, so a bad
+   capture fails alone.
 
 A transient failure (rate limit, timeout, lost connection) gives the
 captures back as ``PENDING`` and asks the job to retry, unless this is the
@@ -19,6 +23,8 @@ permanent failure marks them ``FAILED`` at once.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
 import uuid
 from collections.abc import Sequence
@@ -28,6 +34,8 @@ from lifeos_gql.core.actor import Actor
 from lifeos_gql.domains.captures import service as captures
 from lifeos_gql.domains.captures.models import CaptureRecord
 from lifeos_gql.domains.graph import service as graph
+from lifeos_gql.domains.graph.building import CaptureAnalysis
+from lifeos_gql.domains.graph.concepts import ResolvedConcept
 from lifeos_gql.domains.search import indexing as search_indexing
 from lifeos_gql.domains.streams import service as streams
 from lifeos_gql.infra.embeddings.base import EmbeddingError, TransientEmbeddingError
@@ -147,6 +155,7 @@ async def _analyse_owner(run: _Run, owner_id: uuid.UUID, ids: list[uuid.UUID]) -
     records, results, related = prepared
     await _end(run, owner_id, [i for i in ids if i not in records], "SKIPPED", None)
     transient: dict[uuid.UUID, str] = {}
+    ready: list[_Ready] = []
     for capture_id, record in records.items():
         result = results.get(capture_id)
         if result is None:
@@ -155,8 +164,13 @@ async def _analyse_owner(run: _Run, owner_id: uuid.UUID, ids: list[uuid.UUID]) -
             transient[capture_id] = result.error.code
         elif result.error is not None:
             await _end(run, owner_id, [capture_id], "FAILED", result.error.code)
-        elif not await _store(run, owner_id, record, result, related.get(capture_id, [])):
-            transient[capture_id] = DATABASE_UNAVAILABLE
+        else:
+            ready.append(_Ready(record, result, related.get(capture_id, [])))
+    resolved = await _resolve(run, owner_id, ready)
+    if resolved is None:  # the database is unreachable: the whole batch retries
+        transient.update(dict.fromkeys((r.record.id for r in ready), DATABASE_UNAVAILABLE))
+    else:
+        transient.update(dict.fromkeys(await _store(run, owner_id, resolved), DATABASE_UNAVAILABLE))
     if transient:
         await _retry_or_fail(run, owner_id, transient, None)
 
@@ -194,8 +208,9 @@ async def _prepare(run: _Run, owner_id: uuid.UUID, ids: list[uuid.UUID]) -> Prep
         for r in records.values()
     ]
     try:
-        analysed = await services.analyser.analyse(items)
-        vectors = await services.embedder.embed([_text(r) for r in records.values()])
+        analysed, vectors = await _analyse_and_embed(
+            services, items, [_text(r) for r in records.values()]
+        )
     except TransientAnalysisError as exc:
         raise _Transient("LLM_UNAVAILABLE", exc.retry_after) from exc
     except TransientEmbeddingError as exc:
@@ -228,6 +243,23 @@ async def _prepare(run: _Run, owner_id: uuid.UUID, ids: list[uuid.UUID]) -> Prep
     return records, results, related
 
 
+async def _analyse_and_embed(
+    services: AnalysisServices, items: list[AnalysisItem], texts: list[str]
+) -> tuple[list[AnalysisResult], list[list[float]]]:
+    """Both calls at once: with an API behind them, each mostly waits on the network.
+
+    Both finish either way; the analyser's error, if any, is the one raised.
+    """
+    analysed, vectors = await asyncio.gather(
+        services.analyser.analyse(items), services.embedder.embed(texts), return_exceptions=True
+    )
+    if isinstance(analysed, BaseException):
+        raise analysed
+    if isinstance(vectors, BaseException):
+        raise vectors
+    return analysed, vectors
+
+
 async def _related(
     run: _Run, owner_id: uuid.UUID, capture_id: uuid.UUID, vector: Sequence[float]
 ) -> list[tuple[uuid.UUID, float]]:
@@ -241,55 +273,96 @@ async def _related(
     return [(uuid.UUID(m.id), m.score) for m in matches if m.score >= RELATED_MIN_SCORE]
 
 
-async def _store(
-    run: _Run,
-    owner_id: uuid.UUID,
-    record: CaptureRecord,
-    result: AnalysisResult,
-    related: list[tuple[uuid.UUID, float]],
-) -> bool:
-    """Step 6 for one capture; False when a transient error asks for a retry."""
-    services = run.services
+@dataclass(frozen=True, slots=True)
+class _Ready:
+    """A capture analysed successfully, waiting for step 6."""
+
+    record: CaptureRecord
+    result: AnalysisResult
+    related: list[tuple[uuid.UUID, float]]
+    concepts: list[ResolvedConcept] | None = None
+
+
+async def _resolve(run: _Run, owner_id: uuid.UUID, ready: list[_Ready]) -> list[_Ready] | None:
+    """Step 6a: the concept nodes of every capture of the batch, in one short transaction.
+
+    Name locks (needed only where a node may be created or renamed) are
+    taken once for the whole batch, not once per capture. If this fails for
+    another reason than the database, the captures go on unresolved and the
+    graph write resolves them itself. None: the database is unreachable.
+    """
+    if not ready:
+        return ready
     try:
-        # Concept nodes first, in a short transaction of their own: their name
-        # locks serialise only this step, not the owner's whole graph writes.
-        async with services.db.transaction(owner_id) as uow:
-            concepts = await graph.resolve_capture_concepts(
-                uow=uow, owner_id=owner_id, result=result
+        async with run.services.db.transaction(owner_id) as uow:
+            found = await graph.resolve_batch_concepts(
+                uow=uow, owner_id=owner_id, results=[r.result for r in ready]
             )
-        async with services.db.transaction(owner_id) as uow:
-            # Fence first: only the run holding the claim writes the graph.
-            held = await outbox.finish(uow, [record.id], run_id=run.run_id, status="DONE")
-            if held:
-                await graph.apply_analysis(
-                    uow=uow,
-                    owner_id=owner_id,
-                    capture=record,
-                    result=result,
-                    related=related,
-                    crypto=services.crypto,
-                    concepts=concepts,
-                )
-                # Search (issue 5): full-text vectors need the plaintext, held only here.
-                await search_indexing.index_analysed_capture(
-                    uow=uow, owner_id=owner_id, capture=record, crypto=services.crypto
-                )
-                # Subscriptions: captureAnalyzed, committed with the graph it announces.
-                await graph.record_analysis_ended(
-                    uow=uow,
-                    ended=[(record.id, owner_id, record.stream_id)],
-                    status="DONE",
-                    error=None,
-                )
     except Exception as exc:
         if is_retryable(exc):
-            return False
-        log.exception("storing the analysis of capture %s failed", record.id)
-        await _end(run, owner_id, [record.id], "FAILED", INTERNAL_ERROR)
-        return True
-    if held:
-        run.outcome.done.append(record.id)
-    return True
+            return None
+        log.warning("resolving a batch's concepts failed; resolving them later", exc_info=True)
+        return ready
+    return [dataclasses.replace(r, concepts=c) for r, c in zip(ready, found, strict=True)]
+
+
+async def _store(run: _Run, owner_id: uuid.UUID, ready: list[_Ready]) -> list[uuid.UUID]:
+    """Step 6b for the batch in one transaction; returns the ids to retry (transient).
+
+    If the batch fails for another reason than the database, each capture
+    is tried alone, so one bad capture fails alone (``FAILED``).
+    """
+    if not ready:
+        return []
+    try:
+        await _write(run, owner_id, ready)
+        return []
+    except Exception as exc:
+        if is_retryable(exc):
+            return [r.record.id for r in ready]
+        if len(ready) == 1:
+            log.exception("storing the analysis of capture %s failed", ready[0].record.id)
+            await _end(run, owner_id, [ready[0].record.id], "FAILED", INTERNAL_ERROR)
+            return []
+        log.warning(
+            "storing %d analyses failed; storing them one by one", len(ready), exc_info=True
+        )
+    retry: list[uuid.UUID] = []
+    for r in ready:
+        # Resolved again in the write's own transaction, in case resolution was the fault.
+        retry += await _store(run, owner_id, [dataclasses.replace(r, concepts=None)])
+    return retry
+
+
+async def _write(run: _Run, owner_id: uuid.UUID, ready: list[_Ready]) -> None:
+    services = run.services
+    async with services.db.transaction(owner_id) as uow:
+        # Fence first: only the run holding the claim writes the graph.
+        held = set(
+            await outbox.finish(uow, [r.record.id for r in ready], run_id=run.run_id, status="DONE")
+        )
+        mine = [r for r in ready if r.record.id in held]
+        if mine:
+            written = await graph.apply_analyses(
+                uow=uow,
+                owner_id=owner_id,
+                analyses=[CaptureAnalysis(r.record, r.result, r.related, r.concepts) for r in mine],
+                crypto=services.crypto,
+            )
+            for r in mine:
+                # Search (issue 5): full-text vectors need the plaintext, held only here.
+                await search_indexing.index_analysed_capture(
+                    uow=uow, owner_id=owner_id, capture=r.record, crypto=services.crypto
+                )
+            # Last: the counts shared with other jobs and the event log stay
+            # locked until commit. Subscriptions hear captureAnalyzed committed
+            # with the graph it announces.
+            ended = [
+                graph.analysis_ended_event(owner_id, r.record.id, r.record.stream_id, "DONE", None)
+                for r in mine
+            ]
+            await graph.settle_analyses(uow=uow, written=written, also=ended)
+    run.outcome.done.extend(r.record.id for r in mine)
 
 
 async def _end(

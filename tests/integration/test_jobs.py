@@ -442,6 +442,42 @@ async def test_request_analysis_reruns_and_supersedes_the_previous_analysis(w: W
     assert dupes == []
 
 
+async def test_a_capture_whose_graph_cannot_be_stored_fails_alone(
+    w: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = await capture(w, TEXTS[:3], enqueue=False)
+    poisoned = ids[1]
+    store = pipeline.graph.apply_analyses
+
+    async def failing(**kwargs: Any) -> Any:
+        # A fault in one capture's graph (a bug, bad data) fails its whole batch's write.
+        if any(a.capture.id == poisoned for a in kwargs["analyses"]):
+            raise RuntimeError("cannot store this capture")
+        return await store(**kwargs)
+
+    monkeypatch.setattr(pipeline.graph, "apply_analyses", failing)
+    async with services_with(w) as services:
+        outcome = await pipeline.analyse(services, ids)
+
+    assert outcome.failed == {poisoned: pipeline.INTERNAL_ERROR}
+    assert sorted(outcome.done) == sorted(i for i in ids if i != poisoned)
+    found = await statuses(w)
+    assert found[poisoned][:2] == ("FAILED", pipeline.INTERNAL_ERROR)
+    assert {found[i][0] for i in ids if i != poisoned} == {"DONE"}
+    # The others' graphs were written once, in their own transactions; none for it.
+    mentions = await rows(w, "SELECT DISTINCT from_id FROM edges WHERE relation = 'MENTIONS'")
+    assert {r.from_id for r in mentions} == {i for i in ids if i != poisoned}
+    dupes = await rows(
+        w,
+        "SELECT from_id, to_id, relation FROM edges GROUP BY 1, 2, 3 HAVING count(*) > 1",
+    )
+    assert dupes == []
+    analysed = await rows(
+        w, "SELECT node_id FROM events WHERE kind = 'CAPTURE_ANALYZED' ORDER BY id"
+    )
+    assert sorted(r.node_id for r in analysed) == sorted(ids)  # FAILED is announced too
+
+
 # -- a worker killed mid-job --------------------------------------------------------
 
 

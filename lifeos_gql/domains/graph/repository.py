@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -169,21 +169,26 @@ async def update_concept_names(
     )
 
 
-async def current_capture_edges(
-    uow: UnitOfWork, owner_id: uuid.UUID, capture_id: uuid.UUID
+async def current_captures_edges(
+    uow: UnitOfWork, owner_id: uuid.UUID, capture_ids: Sequence[uuid.UUID]
 ) -> list[Any]:
-    """The AI edges one capture's analysis owns: its MENTIONS and RELATED_TO, and
-    the DERIVED_FROM edges of its insights."""
+    """The AI edges these captures' analyses own, each with its ``capture_id``: their
+    MENTIONS and RELATED_TO, and the DERIVED_FROM edges of their insights."""
+    if not capture_ids:
+        return []
     rows = await uow.execute(
         text(
             f"""
-            SELECT {_EDGE_COLUMNS} FROM edges e
+            SELECT {_EDGE_COLUMNS},
+                   CASE WHEN e.relation = 'DERIVED_FROM' THEN e.to_id ELSE e.from_id END
+                       AS capture_id
+            FROM edges e
             WHERE e.owner_id = :owner AND e.producer = 'AI' AND e.superseded_at IS NULL
-              AND ((e.from_id = :capture AND e.relation IN ('MENTIONS', 'RELATED_TO'))
-                   OR (e.to_id = :capture AND e.relation = 'DERIVED_FROM'))
+              AND ((e.from_id = ANY(:captures) AND e.relation IN ('MENTIONS', 'RELATED_TO'))
+                   OR (e.to_id = ANY(:captures) AND e.relation = 'DERIVED_FROM'))
             """
         ),
-        {"owner": owner_id, "capture": capture_id},
+        {"owner": owner_id, "captures": list(capture_ids)},
     )
     return list(rows)
 
@@ -232,104 +237,126 @@ async def insert_edges(
 async def add_co_occurrences(
     uow: UnitOfWork,
     owner_id: uuid.UUID,
-    pairs: Sequence[tuple[uuid.UUID, uuid.UUID]],
-    delta: int,
+    deltas: Mapping[tuple[uuid.UUID, uuid.UUID], int],
     at: datetime,
-) -> tuple[int, int]:
-    """Add ``delta`` (+1/-1) to CO_OCCURS counts of concept pairs (smaller id first).
+) -> tuple[list[tuple[uuid.UUID, uuid.UUID]], list[tuple[uuid.UUID, uuid.UUID]]]:
+    """Add each delta to the CO_OCCURS count of its concept pair (smaller id first).
 
-    Returns (edges created, edges superseded because their count reached 0).
+    Returns (pairs whose edge was created, pairs whose edge ended at 0).
+
+    One statement over the pairs in sorted order, increments and decrements
+    alike: concurrent analyses lock the count rows they share in the same
+    order, so they queue instead of deadlocking. A decrement only touches a
+    current edge.
     """
-    if not pairs:
-        return 0, 0
-    params = {"owner": owner_id, "a": [p[0] for p in pairs], "b": [p[1] for p in pairs], "at": at}
-    if delta > 0:
-        result = await uow.execute(
+    if not deltas:
+        return [], []
+    ordered = sorted(deltas)
+    rows = list(
+        await uow.execute(
             text(
                 f"""
+                WITH p AS (
+                    SELECT a, b, d, n
+                    FROM unnest(CAST(:a AS uuid[]), CAST(:b AS uuid[]), CAST(:d AS int[]))
+                         WITH ORDINALITY AS p(a, b, d, n)
+                    WHERE d > 0 OR EXISTS (
+                        SELECT 1 FROM edges c
+                        WHERE c.owner_id = :owner AND c.from_id = p.a AND c.to_id = p.b
+                          AND c.relation = 'CO_OCCURS' AND c.producer = 'AI'
+                          AND c.superseded_at IS NULL)
+                )
                 INSERT INTO edges AS e (owner_id, from_type, from_id, to_type, to_id, relation,
                                         weight, evidence, producer, recorded_at)
-                SELECT :owner, 'concept', a, 'concept', b, 'CO_OCCURS', 1,
-                       '{{"count": 1}}'::jsonb, 'AI', :at
-                FROM unnest(CAST(:a AS uuid[]), CAST(:b AS uuid[])) AS p(a, b)
+                SELECT :owner, 'concept', a, 'concept', b, 'CO_OCCURS', d,
+                       jsonb_build_object('count', d), 'AI', :at
+                FROM p ORDER BY n
                 ON CONFLICT {_CURRENT_AI}
-                DO UPDATE SET weight = e.weight + 1,
-                              evidence = jsonb_build_object('count', (e.weight + 1)::int)
-                RETURNING (xmax = 0)
+                DO UPDATE SET weight = e.weight + EXCLUDED.weight,
+                              evidence = jsonb_build_object(
+                                  'count', (e.weight + EXCLUDED.weight)::int)
+                RETURNING e.id, e.from_id, e.to_id, e.weight, (xmax = 0) AS created
                 """
             ),
-            params,
+            {
+                "owner": owner_id,
+                "a": [p[0] for p in ordered],
+                "b": [p[1] for p in ordered],
+                "d": [deltas[p] for p in ordered],
+                "at": at,
+            },
         )
-        return sum(1 for row in result if row[0]), 0
-    result = await uow.execute(
-        text(
-            """
-            UPDATE edges e
-               SET weight = e.weight - 1,
-                   evidence = jsonb_build_object('count', (e.weight - 1)::int),
-                   superseded_at = CASE WHEN e.weight <= 1 THEN CAST(:at AS timestamptz) END
-            FROM unnest(CAST(:a AS uuid[]), CAST(:b AS uuid[])) AS p(a, b)
-            WHERE e.owner_id = :owner AND e.producer = 'AI' AND e.superseded_at IS NULL
-              AND e.relation = 'CO_OCCURS' AND e.from_id = p.a AND e.to_id = p.b
-            RETURNING e.superseded_at IS NOT NULL
-            """
-        ),
-        params,
     )
-    return 0, sum(1 for row in result if row[0])
+    # A count at 0 ends its edge. This transaction holds these rows' locks
+    # already, so ending them waits on nobody.
+    ended = [r for r in rows if r.weight <= 0]
+    await supersede_edges(uow, [r.id for r in ended], at)
+    made = [(r.from_id, r.to_id) for r in rows if r.created and r.weight > 0]
+    return made, [(r.from_id, r.to_id) for r in ended if not r.created]
 
 
 async def rare_concept_neighbours(
     uow: UnitOfWork,
     owner_id: uuid.UUID,
-    capture_id: uuid.UUID,
-    concept_ids: Sequence[uuid.UUID],
+    mentions: Sequence[tuple[uuid.UUID, uuid.UUID]],
     max_captures: int,
-) -> list[tuple[uuid.UUID, uuid.UUID, int]]:
-    """(earlier capture, shared concept, captures mentioning it) for rare concepts.
+) -> list[tuple[uuid.UUID, uuid.UUID, uuid.UUID, int]]:
+    """(capture, earlier capture, shared concept, captures mentioning it) for each
+    (capture, concept) of ``mentions`` whose concept is rare.
 
-    A concept is rare when at most ``max_captures`` captures (this one
-    included) currently mention it. Only earlier captures (occurred_at, id) are returned, so a
-    link between two captures is made once, by the later one.
+    A concept is rare when at most ``max_captures`` captures (the capture
+    included) currently mention it. Only earlier captures (occurred_at, id)
+    are returned, so a link between two captures is made once, by the later one.
     """
-    if not concept_ids:
+    if not mentions:
         return []
     rows = await uow.execute(
         text(
             """
-            WITH df AS (
+            WITH q AS (
+                SELECT DISTINCT capture_id, concept_id
+                FROM unnest(CAST(:captures AS uuid[]), CAST(:concepts AS uuid[]))
+                     AS q(capture_id, concept_id)
+            ), df AS MATERIALIZED (
                 -- Counting stops at max_n per concept: a common concept's
                 -- thousands of mentions are never scanned to learn it is common.
-                SELECT k.id AS concept_id, m.n
-                FROM unnest(CAST(:concepts AS uuid[])) AS k(id)
-                CROSS JOIN LATERAL (
+                -- Materialised: counted once per (capture, concept), not once
+                -- per mention row the join below would otherwise feed it.
+                SELECT q.capture_id, q.concept_id, m.n
+                FROM q CROSS JOIN LATERAL (
                     SELECT count(*) AS n FROM (
                         SELECT 1 FROM edges e
-                        WHERE e.to_id = k.id AND e.relation = 'MENTIONS' AND e.producer = 'AI'
-                          AND e.superseded_at IS NULL AND e.owner_id = :owner
-                          AND e.from_id <> :capture
+                        WHERE e.to_id = q.concept_id AND e.relation = 'MENTIONS'
+                          AND e.producer = 'AI' AND e.superseded_at IS NULL
+                          AND e.owner_id = :owner AND e.from_id <> q.capture_id
                         LIMIT :max_n
                     ) AS capped
                 ) AS m
                 WHERE m.n < :max_n
-            ), me AS (SELECT occurred_at FROM captures WHERE id = :capture)
-            SELECT e.from_id, e.to_id, df.n + 1 FROM df
-            JOIN edges e ON e.to_id = df.concept_id AND e.relation = 'MENTIONS'
-                        AND e.producer = 'AI' AND e.superseded_at IS NULL
-                        AND e.owner_id = :owner
-            JOIN captures c ON c.id = e.from_id, me
-            WHERE e.from_id <> :capture
-              AND (c.occurred_at, c.id) < (me.occurred_at, CAST(:capture AS uuid))
+            )
+            SELECT df.capture_id, e.from_id, df.concept_id, df.n + 1 FROM df
+            JOIN captures me ON me.id = df.capture_id
+            -- Fewer than max_n rows each; the LIMIT keeps the planner from
+            -- joining every mention of the owner instead (it would, on stale stats).
+            CROSS JOIN LATERAL (
+                SELECT e.from_id FROM edges e
+                WHERE e.to_id = df.concept_id AND e.relation = 'MENTIONS'
+                  AND e.producer = 'AI' AND e.superseded_at IS NULL
+                  AND e.owner_id = :owner AND e.from_id <> df.capture_id
+                LIMIT :max_n
+            ) AS e
+            JOIN captures c ON c.id = e.from_id
+            WHERE (c.occurred_at, c.id) < (me.occurred_at, me.id)
             """
         ),
         {
             "owner": owner_id,
-            "capture": capture_id,
-            "concepts": list(concept_ids),
+            "captures": [m[0] for m in mentions],
+            "concepts": [m[1] for m in mentions],
             "max_n": max_captures,
         },
     )
-    return [(r[0], r[1], int(r[2])) for r in rows]
+    return [(r[0], r[1], r[2], int(r[3])) for r in rows]
 
 
 async def owned_captures(
