@@ -20,9 +20,11 @@ of ``bench/naive_schema.py`` (same data, same connection type, answers
 compared for equality), with the SQL statements each one issues.
 
 Every loop is bounded by a count and a time budget. Writes
-``bench/results/graph.json``.
+``bench/results/graph.json`` (``--only`` runs some parts, for iterating, and
+writes ``bench/results/graph-partial.json`` instead, so the full record stays).
 
     python -m bench.graph [--iterations 30] [--nested-iterations 12] [--budget 40]
+                          [--only nested,neighbors,path,search]
 """
 
 from __future__ import annotations
@@ -82,6 +84,8 @@ from lifeos_gql.db.urls import libpq_url
 from lifeos_gql.infra.auth.dev_issuer import DevIssuer
 
 RESULTS = Path(__file__).resolve().parent / "results" / "graph.json"
+PARTIAL_RESULTS = RESULTS.with_name("graph-partial.json")
+PARTS = ("nested", "neighbors", "path", "search")
 START_TIMEOUT = 300.0  # the first start after new migrations indexes 1M edges
 TARGETS_MS = {"neighbors": 20.0, "path": 50.0, "search": 50.0}
 
@@ -383,6 +387,7 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
         raise SystemExit(f"no generated data in {data_dir}: run `make bench-data` first")
     db_url = start_embedded_postgres(data_dir)  # stopped when this process exits
     owner = uuid.UUID(manifest["owner_id"])
+    load_before = [round(x, 2) for x in os.getloadavg()]
     server, base = start_server(db_url, data_dir)
     token = DevIssuer.load_or_create(data_dir).mint(EMAIL, name="Bench")
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
@@ -392,12 +397,15 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
             in_process(data_dir, db_url) as app,
             httpx.AsyncClient(base_url=base, headers=headers, timeout=120.0) as http,
         ):
-            results["nested"] = await nested_comparison(
-                app, http, owner, args.nested_iterations, args.budget
-            )
+            if "nested" in args.only:
+                results["nested"] = await nested_comparison(
+                    app, http, owner, args.nested_iterations, args.budget
+                )
             variables = probes(db_url, owner, manifest["shape"]["seed"])
             queries = {"neighbors": NEIGHBORS, "path": PATH, "search": SEARCH}
             for name, query in queries.items():
+                if name not in args.only:
+                    continue
                 if not has_root_field(app, name):
                     results[name] = {"status": "not in the schema yet"}
                     continue
@@ -432,7 +440,15 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "benchmark": "graph",
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            # 1/5/15-minute load averages: the 2 CPUs may be shared (figures are noisy).
+            "load_average": {
+                "before": load_before,
+                "after": [round(x, 2) for x in os.getloadavg()],
+            },
+        },
         "data": {"counts": manifest["counts"], "seed": manifest["shape"]["seed"]},
         "notes": (
             "server = schema.execute in-process with the app's runtime and a per-request "
@@ -452,12 +468,21 @@ def main() -> int:
     )
     parser.add_argument("--budget", type=float, default=40.0, help="seconds per timed loop")
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
+    parser.add_argument(
+        "--only",
+        type=lambda v: tuple(p.strip() for p in v.split(",") if p.strip()),
+        default=PARTS,
+        help=f"comma-separated parts to run (default all: {','.join(PARTS)})",
+    )
     args = parser.parse_args()
+    if unknown := set(args.only) - set(PARTS):
+        parser.error(f"--only: unknown parts {sorted(unknown)}; choose from {PARTS}")
     result = asyncio.run(run_all(args))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps({k: v for k, v in result.items() if k not in ("machine", "data")}, indent=2))
-    print(f"wrote {RESULTS}")
+    out = RESULTS if set(args.only) == set(PARTS) else PARTIAL_RESULTS
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps({k: v for k, v in result.items() if k != "data"}, indent=2))
+    print(f"wrote {out}")
     return 0
 
 

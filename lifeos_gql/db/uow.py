@@ -21,6 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Executable
 
 _SET_ACTOR = text("SELECT set_config('lifeos.actor_id', :actor, true)")
+# A request's reads: read only, so ending them with COMMIT (not ROLLBACK,
+# which makes psycopg forget every prepared statement of the connection)
+# can never keep a write, and hot queries stay prepared across requests.
+_SET_READER = text(
+    "SELECT set_config('lifeos.actor_id', :actor, true),"
+    " set_config('transaction_read_only', 'on', true)"
+)
 
 
 class UnitOfWork:
@@ -54,9 +61,12 @@ class Database:
         # events commits (the event bus's publish; see infra/events).
         self.on_events_committed: Callable[[int], Awaitable[None]] | None = None
 
-    async def begin_as(self, conn: AsyncConnection, actor_id: uuid.UUID | None) -> None:
-        """Start ``conn``'s transaction as ``actor_id``."""
-        await conn.execute(_SET_ACTOR, {"actor": str(actor_id) if actor_id else ""})
+    async def begin_as(
+        self, conn: AsyncConnection, actor_id: uuid.UUID | None, *, read_only: bool = False
+    ) -> None:
+        """Start ``conn``'s transaction as ``actor_id`` (``read_only``: refuse writes)."""
+        statement = _SET_READER if read_only else _SET_ACTOR
+        await conn.execute(statement, {"actor": str(actor_id) if actor_id else ""})
 
     @asynccontextmanager
     async def transaction(self, actor_id: uuid.UUID | None = None) -> AsyncIterator[UnitOfWork]:
@@ -91,12 +101,14 @@ class RequestReader:
             if self._conn is None:
                 conn = await self._db.engine.connect()
                 await conn.begin()
-                await self._db.begin_as(conn, self._actor_id)
+                await self._db.begin_as(conn, self._actor_id, read_only=True)
                 self._conn = conn
             yield UnitOfWork(self._conn, self._actor_id)
 
     async def close(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
-            await conn.rollback()
-            await conn.close()
+            try:
+                await conn.commit()  # read only: nothing to keep (see _SET_READER)
+            finally:
+                await conn.close()

@@ -12,6 +12,8 @@ from lifeos_gql.core.ids import decode_global_id
 from lifeos_gql.db.engine import count_statements
 from tests.helpers import dev_token, error_codes, gql
 from tests.integration.test_graph_graphql import TEXTS, _analyse
+from tests.integration.test_lineage_visibility import SHARE
+from tests.integration.test_lineage_visibility import _world as two_stream_insight_world
 
 CREATE = "mutation($n: String!) { createStream(input: {name: $n, source: NOTE}) { id } }"
 BATCH = "mutation($i: [CaptureInput!]!) { captureBatch(inputs: $i) { results { capture { id } } } }"
@@ -100,10 +102,42 @@ async def test_neighbors_statements_bounded_by_depth(client, settings):
         await _neighbors(client, g["alice"], id=g["captures"][0], depth=2, first=2)
     with count_statements() as large:
         await _neighbors(client, g["alice"], id=g["captures"][0], depth=2, first=200)
-    # actor + set_config, candidate streams, roles, start visible, 2 x (hop, visible),
-    # captures+roles, insights+lineage+roles, concepts: at most 16 whatever the size.
+    # actor, candidate streams, roles, the walk (one statement), then the
+    # records of the nodes and edge ends: captures+roles, insights+lineage+roles,
+    # concepts+streams+roles+visible: at most 16 whatever the size.
     assert len(large) <= 16, large
     assert len(small) <= len(large)
+
+
+IDS_ONLY = """query($id: ID!) { neighbors(id: $id, depth: 2, first: 200) {
+  nodes { id ...T } edges { id relation } } }
+fragment T on Node { __typename }"""
+WITH_FIELDS = """query($id: ID!) { neighbors(id: $id, depth: 2, first: 200) {
+  nodes { id __typename ... on Capture { content } ... on Concept { name } }
+  edges { id relation } } }"""
+
+
+async def test_neighbors_answers_ids_without_loading_records(client, settings):
+    g = await _graph(client, settings)
+    c0 = g["captures"][0]
+    with count_statements() as by_id:
+        ids = await gql(client, IDS_ONLY, {"id": c0}, token=g["alice"])
+    with count_statements() as by_fields:
+        full = await gql(client, WITH_FIELDS, {"id": c0}, token=g["alice"])
+    assert not ids.get("errors") and not full.get("errors"), (ids, full)
+    # Same nodes, same order and types, whichever way they are answered.
+    strip = [
+        {"id": n["id"], "__typename": n["__typename"]} for n in full["data"]["neighbors"]["nodes"]
+    ]
+    assert ids["data"]["neighbors"]["nodes"] == strip
+    assert ids["data"]["neighbors"]["edges"] == full["data"]["neighbors"]["edges"]
+    assert len(strip) > 3
+    nodes = full["data"]["neighbors"]["nodes"]
+    assert all(n["content"] for n in nodes if n["__typename"] == "Capture")  # decrypted
+    assert all(n["name"] for n in nodes if n["__typename"] == "Concept")
+    # actor, candidate streams, roles, the walk: nothing per node, no record loads.
+    assert len(by_id) == 4, by_id
+    assert len(by_fields) > len(by_id)
 
 
 async def test_unlink_keeps_history_for_as_of(client, settings):
@@ -245,3 +279,17 @@ async def test_merge_concepts_repoints_edges_and_keeps_aliases(client, settings)
         token=g["alice"],
     )
     assert error_codes(again) in (["CONFLICT"], ["NOT_FOUND"])
+
+
+async def test_path_never_reaches_an_insight_with_hidden_lineage(client, settings):
+    """Row-level security hides a capture of an unshared stream entirely, so a
+    lineage check written as a join would not see it and pass the insight."""
+    w = await two_stream_insight_world(client, settings)
+    shared_capture, insight = w["captures"][0], w["insight"]
+    variables = {"a": shared_capture, "b": insight}
+    owner_path = (await gql(client, PATH, variables, token=w["alice"]))["data"]["path"]
+    assert owner_path and owner_path[0]["relation"] == "DERIVED_FROM"  # it exists
+    shared = {"s": w["streams"][0], "e": "bob@example.com", "r": "VIEWER"}
+    assert "errors" not in await gql(client, SHARE, shared, token=w["alice"])
+    bob = await gql(client, PATH, variables, token=w["bob"])
+    assert bob["data"]["path"] is None, bob  # one of its two streams is not Bob's

@@ -4,17 +4,25 @@ The lead merges ``GraphQueries`` into ``Query``. Resolvers call the graph
 traversal service on the request's reader; the records it returns prime the
 per-request loaders, so nested fields (``Edge.from``/``to``, a node's own
 relations) resolve from the same batch instead of asking again.
+
+``neighbors`` loads its nodes' records (and decrypts captures and insights)
+only when the query selects more of a node than ``id``/``__typename``: the
+traversal statement has already applied the visibility rule to every node,
+so an id-only answer needs nothing else (loading and decrypting 200 records
+nobody reads was a large part of its time).
 """
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import datetime
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
+from strawberry.types.nodes import SelectedField, Selection
 
 from lifeos_gql.api.context import Context
 from lifeos_gql.api.node_registry import resolve_node
@@ -24,7 +32,7 @@ from lifeos_gql.api.types.edge import Edge
 from lifeos_gql.api.types.insight import Insight
 from lifeos_gql.api.types.node import Node
 from lifeos_gql.core.errors import BadInput
-from lifeos_gql.core.ids import decode_global_id
+from lifeos_gql.core.ids import decode_global_id, encode_global_id
 from lifeos_gql.domains.graph import traversal
 from lifeos_gql.domains.graph.models import NodeType
 from lifeos_gql.domains.graph.traversal import NodeRef
@@ -76,6 +84,97 @@ def _subgraph(ctx: Context, found: SubgraphRecords) -> Subgraph:
     return Subgraph(nodes=nodes, edges=[Edge.from_record(e) for e in found.edges])
 
 
+class _NodeId:
+    """A node answered by its id alone (see the module docstring).
+
+    ``__as_strawberry_type__`` is what ``strawberry.cast`` sets: it tells the
+    ``Node`` interface which object type this is, so ``__typename`` is
+    right; ``id`` is then a plain attribute like on the full types.
+    """
+
+    __slots__ = ("id",)
+    type_name = "Node"
+
+    def __init__(self, db_id: uuid.UUID) -> None:
+        self.id = encode_global_id(self.type_name, db_id)
+
+
+class _CaptureId(_NodeId):
+    __slots__ = ()
+    __as_strawberry_type__ = Capture
+    type_name = "Capture"
+
+
+class _InsightId(_NodeId):
+    __slots__ = ()
+    __as_strawberry_type__ = Insight
+    type_name = "Insight"
+
+
+class _ConceptId(_NodeId):
+    __slots__ = ()
+    __as_strawberry_type__ = Concept
+    type_name = "Concept"
+
+
+_ID_ONLY = {
+    NodeType.CAPTURE.value: _CaptureId,
+    NodeType.INSIGHT.value: _InsightId,
+    NodeType.CONCEPT.value: _ConceptId,
+}
+_ID_FIELDS = frozenset({"id", "__typename"})
+
+
+def _only_ids(selections: list[Selection]) -> bool:
+    """Whether a node selection asks for nothing but ``id``/``__typename``.
+
+    Any directive (``@include``, ``@skip``, custom ones) counts as asking for
+    more: the full records are always a correct answer, the shortcut only
+    when it is plainly enough.
+    """
+    for selection in selections:
+        if selection.directives:
+            return False
+        if isinstance(selection, SelectedField):
+            if selection.name not in _ID_FIELDS:
+                return False
+        elif not _only_ids(selection.selections):  # a fragment
+            return False
+    return True
+
+
+def _node_selections(selections: list[Selection]) -> list[list[Selection]] | None:
+    """The selection sets of every ``nodes`` field of a ``Subgraph`` (through
+    fragments); None when a directive makes the shape uncertain."""
+    out: list[list[Selection]] = []
+    for selection in selections:
+        if selection.directives:
+            return None
+        if isinstance(selection, SelectedField):
+            if selection.name == "nodes":
+                out.append(selection.selections)
+        else:
+            inner = _node_selections(selection.selections)
+            if inner is None:
+                return None
+            out += inner
+    return out
+
+
+def _records_needed(info: Info[Context, None]) -> bool:
+    """Whether the ``Subgraph`` selection reads any node field beyond its id."""
+    for field in info.selected_fields:
+        node_sets = _node_selections(field.selections)
+        if node_sets is None or not all(_only_ids(s) for s in node_sets):
+            return True
+    return False
+
+
+def _id_subgraph(found: SubgraphRecords) -> Subgraph:
+    nodes: list[Any] = [_ID_ONLY[ref.type](ref.id) for ref in found.nodes]
+    return Subgraph(nodes=nodes, edges=[Edge.from_record(e) for e in found.edges])
+
+
 @strawberry.type
 class GraphQueries:
     @strawberry.field(
@@ -94,6 +193,7 @@ class GraphQueries:
     ) -> Subgraph:
         ctx = info.context
         start = graph_node_ref(str(id), "id")
+        records = _records_needed(info)
         async with ctx.reader.use() as uow:
             found = await traversal.neighbors(
                 uow=uow,
@@ -105,8 +205,9 @@ class GraphQueries:
                 direction=traversal.Direction(direction.value),
                 first=first,
                 as_of=as_of,
+                records=records,
             )
-        return _subgraph(ctx, found)
+        return _subgraph(ctx, found) if records else _id_subgraph(found)
 
     @strawberry.field(
         description="A shortest chain of edges (followed either way) between two nodes, "

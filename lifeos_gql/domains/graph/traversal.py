@@ -3,13 +3,16 @@
 Strategy (bounded SQL, see :mod:`.traversal_repository`):
 
 * the reader's readable streams are resolved once (2 statements);
-* each hop is one statement that takes the strongest ``per_node`` edges of
-  every frontier node from the weight-ordered index, then one statement
-  keeps the new nodes the reader may see. A hidden node is never expanded,
-  so nothing reached only through hidden data shows up;
+* ``neighbors`` is one statement (``lifeos_neighborhood``): every hop takes
+  the strongest ``per_node`` edges of every frontier node from the
+  weight-ordered index and keeps the new nodes the reader may see, in
+  Postgres. A hidden node is never expanded, so nothing reached only through
+  hidden data shows up. The nodes' records are loaded only when the caller
+  needs more than their ids;
 * ``path`` is a bidirectional BFS: before each expansion one statement looks
   for an edge joining the two frontiers (so a link a fan-out cap skipped is
-  still found), then the smaller frontier is expanded.
+  still found), then the smaller frontier is expanded (one statement for the
+  hop, one for visibility).
 
 ``as_of`` is system time: the edges recorded at or before it and not yet
 superseded then. Visibility is always today's (nobody regains access to a
@@ -18,12 +21,13 @@ stream through time travel).
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, get_args
+
+import orjson
 
 from lifeos_gql.core.actor import Actor
 from lifeos_gql.core.errors import BadInput
@@ -46,12 +50,13 @@ __all__ = [
     "NodeRef",
     "Subgraph",
     "concept_by_name",
+    "concepts_visible_through",
     "neighbors",
     "readable_streams",
     "shortest_path",
 ]
 
-MAX_DEPTH = 3
+MAX_DEPTH = 3  # lifeos_neighborhood (migration 0014) unrolls this many hops
 MAX_NODES = 200
 MAX_PATH_DEPTH = 6
 MIN_PER_NODE = 4  # a hop takes at least this many edges of every frontier node
@@ -102,52 +107,86 @@ async def neighbors(
     direction: Direction = Direction.BOTH,
     first: int = 50,
     as_of: datetime | None = None,
+    records: bool = True,
 ) -> Subgraph:
     """The visible neighbourhood of ``start`` up to ``depth`` hops and ``first`` nodes.
 
-    Strongest edges first at every hop. A start the actor cannot see gives
-    an empty subgraph, exactly like a missing one. Statements: 3 + 2 per hop
-    + up to 4 to load the node records.
+    Strongest edges first at every hop: a hop takes the ``per_node``
+    strongest edges of every frontier node (enough to fill the budget even
+    when many lead back into the subgraph or to hidden nodes, never a hub's
+    whole edge list), walks them strongest first and keeps a far end when
+    it is new, visible and the budget allows; an edge is kept when its far
+    end is in the subgraph. A start the actor cannot see gives an empty
+    subgraph, exactly like a missing one.
+
+    ``records=False`` skips loading the nodes' records (``nodes`` then holds
+    refs only): for callers that answer with ids, every node having passed
+    the visibility rule in the traversal statement. Statements: 1 (actor) +
+    2 (readable streams) + 1 (the traversal) + up to 6 for the records.
     """
     if not 1 <= depth <= MAX_DEPTH:
         raise BadInput(f"depth must be between 1 and {MAX_DEPTH}", field="depth")
     if not 1 <= first <= MAX_NODES:
         raise BadInput(f"first must be between 1 and {MAX_NODES}", field="first")
     streams = await readable_streams(uow=uow, actor=actor)
-    if start.id not in await sql.visible_nodes(uow, [(start.type, start.id)], streams):
-        return Subgraph()
-    seen: dict[uuid.UUID, NodeRef] = {start.id: start}
-    edges: dict[uuid.UUID, EdgeRecord] = {}
-    frontier = [start.id]
-    for _ in range(depth):
-        budget = first - len(seen)
-        if budget <= 0 or not frontier:
-            break
-        # Enough edges per node to fill the budget even when many lead back
-        # into the subgraph or to hidden nodes, never a hub's whole edge list.
-        per_node = max(MIN_PER_NODE, math.ceil(2 * budget / len(frontier)))
-        rows = await sql.hop_edges(
-            uow,
-            frontier,
-            direction=direction,
-            relations=relations,
-            as_of=as_of,
-            per_node=per_node,
-            limit=4 * budget + len(frontier),
-        )
-        new = {end for row in rows for end in _ends(row) if end.id not in seen}
-        visible = await sql.visible_nodes(uow, [(n.type, n.id) for n in new], streams)
-        frontier = []
-        for row in rows:
-            others = [end for end in _ends(row) if end.id not in seen]
-            if others:
-                other = others[0]
-                if other.id not in visible or len(seen) >= first:
-                    continue
-                seen[other.id] = other
-                frontier.append(other.id)
-            edges.setdefault(row.id, _edge(row))
-    return await _load(uow, actor, crypto, list(seen.values()), list(edges.values()))
+    rows = await sql.neighborhood(
+        uow,
+        (start.type, start.id),
+        streams,
+        depth=depth,
+        direction=direction,
+        relations=relations,
+        as_of=as_of,
+        first=first,
+        min_per_node=MIN_PER_NODE,
+    )
+    nodes: list[NodeRef] = []
+    edges: list[EdgeRecord] = []
+    for row in rows:
+        if row[0] == "node":  # kind, hop, pos, node_type, node_id, edge columns...
+            nodes.append(NodeRef(row[3], row[4]))
+        else:
+            edges.append(_edge_of(row))
+    if not records:
+        return Subgraph(nodes=nodes, edges=edges)
+    return await _load(uow, actor, crypto, nodes, edges)
+
+
+def _edge_of(row: Any) -> EdgeRecord:
+    """An 'edge' row of ``lifeos_neighborhood``: its columns from the sixth on, in
+    :class:`EdgeRecord` order (unpacked by position: a few hundred rows per call)."""
+    (
+        edge_id,
+        owner_id,
+        from_type,
+        from_id,
+        to_type,
+        to_id,
+        relation,
+        weight,
+        evidence,
+        producer,
+        valid_from,
+        valid_to,
+        recorded_at,
+        superseded_at,
+    ) = row[5:]
+    return EdgeRecord(
+        edge_id,
+        owner_id,
+        from_type,
+        from_id,
+        to_type,
+        to_id,
+        relation,
+        weight,
+        orjson.loads(evidence) if evidence is not None else None,
+        producer,
+        valid_from,
+        valid_to,
+        recorded_at,
+        superseded_at,
+    )
 
 
 async def _load(
@@ -295,6 +334,19 @@ async def _expand(
     side.frontier = frontier
     side.depth += 1
     return None
+
+
+async def concepts_visible_through(
+    uow: UnitOfWork, ids: Sequence[uuid.UUID], streams: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, ConceptRecord]:
+    """The concepts among ``ids`` visible through ``streams``, the reader's readable
+    streams the caller already has: the rule of the concept loader in two
+    statements instead of four."""
+    if not ids:
+        return {}
+    visible = await sql.visible_nodes(uow, [(NodeType.CONCEPT.value, i) for i in ids], streams)
+    rows = await repository.concepts_get_many(uow, [i for i in ids if i in visible])
+    return {row.id: _concept(row) for row in rows}
 
 
 async def concept_by_name(*, uow: UnitOfWork, actor: Actor, name: str) -> ConceptRecord | None:

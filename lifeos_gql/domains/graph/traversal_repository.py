@@ -86,6 +86,80 @@ async def hop_edges(
     return list(rows)
 
 
+# ---- neighbourhood: the whole walk in one statement -------------------------------
+#
+# ``lifeos_neighborhood`` (migration 0014, PL/pgSQL so that its plan is
+# cached per connection) runs the hop-by-hop expansion of
+# ``traversal.neighbors`` in Postgres, every hop and visibility check of it,
+# so a 2-hop neighbourhood is one round trip and Python never sees the
+# candidate edges that do not make it into the answer. Per hop k, with
+# s{k-1} the nodes seen so far and the frontier the nodes hop k-1 added:
+#
+# * budget = first - |seen|, per_node = max(MIN_PER_NODE, ceil(2 budget /
+#   |frontier|)), limit = 4 budget + |frontier|;
+# * the candidates: ``per_node`` strongest edges per frontier node and side,
+#   ``limit`` strongest in all, numbered strongest first, each with its far end;
+# * added: the first ``budget`` distinct far ends not yet seen that are
+#   visible, by first appearance (visibility probed lazily in that order);
+# * kept: the candidate edges whose far end is seen after the hop.
+#
+# This is exactly the sequential rule "walk the candidates strongest first;
+# take a far end when it is new, visible and the budget allows; keep an edge
+# when its far end is (then) in the subgraph": a far end added by the hop is
+# added at its first appearance, so every candidate edge reaching it comes
+# at or after that point. tests/integration/test_graph_traversal_equivalence.py
+# checks the function against that rule written hop by hop with
+# :func:`hop_edges` and :func:`visible_nodes`.
+
+_NEIGHBORHOOD = text(
+    """
+    SELECT * FROM lifeos_neighborhood(
+        CAST(:start_type AS text), CAST(:start_id AS uuid), CAST(:streams AS uuid[]),
+        :depth, :out, :in, CAST(:rels AS text[]), CAST(:as_of AS timestamptz),
+        :first, :min_per_node)
+    """
+)
+
+
+async def neighborhood(
+    uow: UnitOfWork,
+    start: tuple[str, uuid.UUID],
+    streams: Sequence[uuid.UUID],
+    *,
+    depth: int,
+    direction: Direction,
+    relations: Sequence[str] | None,
+    as_of: datetime | None,
+    first: int,
+    min_per_node: int,
+) -> list[Any]:
+    """The visible neighbourhood of ``start`` (see the comment above) in one statement.
+
+    Rows ordered by (hop, pos): ``kind`` 'node' rows (node_type, node_id;
+    the start first, then each hop's additions in order) and 'edge' rows
+    (the edge columns, ``evidence`` as JSON text; each edge once, where the
+    walk first kept it). No rows when the start is missing or not visible.
+    """
+    if not streams:
+        return []
+    rows = await uow.execute(
+        _NEIGHBORHOOD,
+        {
+            "start_type": start[0],
+            "start_id": start[1],
+            "streams": list(streams),
+            "depth": depth,
+            "out": direction is not Direction.IN,
+            "in": direction is not Direction.OUT,
+            "rels": list(relations) if relations else None,
+            "as_of": as_of,
+            "first": first,
+            "min_per_node": min_per_node,
+        },
+    )
+    return list(rows)
+
+
 async def connecting_edge(
     uow: UnitOfWork,
     left: Sequence[uuid.UUID],
@@ -125,7 +199,10 @@ async def visible_nodes(
 
     Same rule as the graph service: a capture by its stream, a concept through
     any current mention from a readable capture, an insight when every
-    lineage capture is readable. ``EXISTS`` stops at the first readable
+    lineage capture is readable. "Every" is written as "no lineage capture
+    that is not found in a readable stream": under row-level security a
+    capture of a stream the reader cannot see is absent from ``captures``
+    altogether, so a join would silently drop it and pass the insight. ``EXISTS`` stops at the first readable
     mention, so a hub concept costs one index probe for its owner.
     """
     if not nodes or not streams:
@@ -145,9 +222,11 @@ async def visible_nodes(
                OR (n.type = 'insight'
                    AND EXISTS (SELECT 1 FROM insight_sources s WHERE s.insight_id = n.id)
                    AND NOT EXISTS (
-                      SELECT 1 FROM insight_sources s JOIN captures c ON c.id = s.capture_id
-                      WHERE s.insight_id = n.id
-                        AND c.stream_id <> ALL(CAST(:streams AS uuid[]))))
+                      SELECT 1 FROM insight_sources s
+                      WHERE s.insight_id = n.id AND NOT EXISTS (
+                          SELECT 1 FROM captures c
+                          WHERE c.id = s.capture_id
+                            AND c.stream_id = ANY(CAST(:streams AS uuid[])))))
             """
         ),
         {

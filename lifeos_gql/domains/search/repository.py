@@ -91,13 +91,19 @@ _QUERY = f"websearch_to_tsquery('{SEARCH_CONFIG}', :q)"
 # those indexes for a non-leakproof operator such as ``@@``, so the functions
 # make the lookup with the SELECT policy's own rule and the rows are joined
 # back here, under RLS, by primary key.
+# Captures: lifeos_captures_ranked (migration 0014) also applies this
+# statement's stream and time filter and ranks inside the lookup, returning
+# the best :limit only; joining thousands of matches back one by one to rank
+# them here was most of a search's time for a common word.
 _CAPTURES_BY_TEXT = text(
     f"""
     SELECT c.id FROM {_QUERY} AS q
-    CROSS JOIN LATERAL lifeos_captures_matching(q) AS m(id)
+    CROSS JOIN LATERAL lifeos_captures_ranked(
+        q, CAST(:streams AS uuid[]), CAST(:since AS timestamptz), CAST(:until AS timestamptz),
+        :limit) AS m(id, rank)
     JOIN captures c ON c.id = m.id
     WHERE {_CAPTURE_VISIBLE}
-    ORDER BY ts_rank_cd(c.search, q, 32) DESC, c.id
+    ORDER BY m.rank DESC, c.id
     LIMIT :limit
     """
 )
@@ -118,8 +124,11 @@ _CONCEPTS_BY_NAME = text(
     SELECT k.id FROM concepts k
     -- One arm per operator inside lifeos_concepts_named: OR-ing them made
     -- Postgres scan every concept (about 100 ms at 10,000 concepts); each arm
-    -- alone uses the trigram index.
-    WHERE k.id IN (SELECT lifeos_concepts_named(CAST(:name AS text)))
+    -- alone uses the trigram index. The ids as an array, not ``IN (SELECT
+    -- ...)``: the planner cannot size a set-returning function's output and
+    -- hash-joined it against a scan of every concept (2 ms at 10,000); an
+    -- array is looked up by primary key.
+    WHERE k.id = ANY(ARRAY(SELECT lifeos_concepts_named(CAST(:name AS text))))
       AND {_CONCEPT_VISIBLE}
     ORDER BY greatest(similarity(k.normalized_name, :name),
                       word_similarity(:name, k.normalized_name)) DESC, k.id

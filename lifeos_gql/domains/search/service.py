@@ -9,7 +9,9 @@ their rankings with reciprocal rank fusion (k = 60):
   partial name still finds its concept;
 * MEANING: the query embedded by the same embedder as the stored vectors,
   nearest nodes from the vector index, per owner whose streams the reader
-  can see; every vector hit is re-checked against visibility in SQL.
+  can see; every vector hit is re-checked against visibility in SQL. The
+  embedding and the vector index (its own connection) run while the
+  request's reader runs the two SQL signals.
 
 Each signal contributes its top :data:`CANDIDATES`; the fused ranking over
 them is paged with an opaque ``after`` cursor naming (score, node) of the
@@ -19,11 +21,13 @@ Content is encrypted at rest: snippets cannot be made by ``ts_headline``.
 Only the page's hits are decrypted, and highlighted in Python
 (:mod:`.snippets`). Statements per search: 1 (readable streams) + 3 (one per
 SQL signal) + per owner searched 2 (vector) + 1 (visibility of vector hits)
-+ the batch getters of the page's records; none depends on ``first``.
++ the batch getters of the page's records (concepts: 2, with the readable
+streams already known); none depends on ``first``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from typing import Final
@@ -34,7 +38,7 @@ from lifeos_gql.db.uow import UnitOfWork
 from lifeos_gql.domains.captures import service as captures
 from lifeos_gql.domains.captures.models import CaptureRecord
 from lifeos_gql.domains.captures.service import CaptureCrypto
-from lifeos_gql.domains.graph import service as graph
+from lifeos_gql.domains.graph import traversal
 from lifeos_gql.domains.graph.normalise import normalise_name
 from lifeos_gql.domains.insights import service as insights
 from lifeos_gql.domains.search import fusion, repository
@@ -84,9 +88,7 @@ async def _scope(
     return scope, streams
 
 
-async def _meaning(
-    uow: UnitOfWork,
-    scope: repository.Scope,
+async def _nearest(
     streams: dict[uuid.UUID, uuid.UUID],
     filter_: SearchFilter,
     vector: Sequence[float],
@@ -96,7 +98,12 @@ async def _meaning(
     exclude: Sequence[str] = (),
     min_score: float = -1.0,
 ) -> list[NodeKey]:
-    """Nearest visible nodes to ``vector`` across the owners of readable streams."""
+    """Candidates nearest to ``vector`` across the owners of readable streams, best first.
+
+    Not yet checked against visibility (see :func:`_visible_keys`). The vector
+    index works on its own connection, never the request's: this may run
+    while the request's reader runs other statements.
+    """
     types = [t.value for t in SearchNodeType if filter_.wants(t)]
     by_owner: dict[uuid.UUID, list[str]] = {}
     for stream_id, owner in streams.items():
@@ -119,6 +126,27 @@ async def _meaning(
             keys.append(NodeKey(SearchNodeType(match.metadata["node_type"]), uuid.UUID(match.id)))
         except ValueError:  # not a node id of ours
             continue
+    return keys
+
+
+async def _query_nearest(
+    embedder: Embedder,
+    vectors: VectorIndex,
+    query: str,
+    streams: dict[uuid.UUID, uuid.UUID],
+    filter_: SearchFilter,
+) -> list[NodeKey]:
+    """MEANING candidates of a search: the query embedded, then :func:`_nearest`."""
+    [vector] = await embedder.embed([query])
+    return await _nearest(
+        streams, filter_, vector, vectors, top_k=CANDIDATES, min_score=MIN_MEANING_SCORE
+    )
+
+
+async def _visible_keys(
+    uow: UnitOfWork, scope: repository.Scope, keys: list[NodeKey]
+) -> list[NodeKey]:
+    """The vector candidates the scope may see, in order (the index is no permission wall)."""
     ids = {t: [k.id for k in keys if k.node_type is t] for t in SearchNodeType}
     visible = await repository.visible_among(
         uow,
@@ -158,6 +186,29 @@ async def search(
     scope, streams = await _scope(uow, actor, filter_)
     if not streams:
         return SearchPage()
+    # MEANING's first half (embedding the query, then the vector index on its
+    # own connection) needs nothing from the request's reader: it runs while
+    # the reader runs the SQL signals, and only its visibility check waits.
+    nearest: asyncio.Task[list[NodeKey]] | None = None
+    if embedder is not None and vectors is not None:
+        nearest = asyncio.create_task(_query_nearest(embedder, vectors, query, streams, filter_))
+    try:
+        legs = await _sql_legs(uow, scope, filter_, query)
+        if nearest is not None:
+            legs[Signal.MEANING] = await _visible_keys(uow, scope, await nearest)
+    finally:
+        if nearest is not None and not nearest.done():
+            nearest.cancel()
+            await asyncio.gather(nearest, return_exceptions=True)
+    ranked, has_next = fusion.page_after(fusion.fuse(legs), after, first)
+    hits = await _hits(uow, actor, crypto, scope, ranked, query_terms(query))
+    return SearchPage(hits=hits, has_next=has_next)
+
+
+async def _sql_legs(
+    uow: UnitOfWork, scope: repository.Scope, filter_: SearchFilter, query: str
+) -> dict[Signal, list[NodeKey]]:
+    """KEYWORD (captures and insights, interleaved) and NAME, in SQL on the reader."""
     legs: dict[Signal, list[NodeKey]] = {}
     keyword: list[NodeKey] = []
     if filter_.wants(SearchNodeType.CAPTURE):
@@ -173,21 +224,7 @@ async def search(
         name = normalise_name(query, "topic")
         found = await repository.concepts_by_name(uow, scope, name, CANDIDATES)
         legs[Signal.NAME] = [NodeKey(SearchNodeType.CONCEPT, i) for i in found]
-    if embedder is not None and vectors is not None:
-        [vector] = await embedder.embed([query])
-        legs[Signal.MEANING] = await _meaning(
-            uow,
-            scope,
-            streams,
-            filter_,
-            vector,
-            vectors,
-            top_k=CANDIDATES,
-            min_score=MIN_MEANING_SCORE,
-        )
-    ranked, has_next = fusion.page_after(fusion.fuse(legs), after, first)
-    hits = await _hits(uow, actor, crypto, ranked, query_terms(query))
-    return SearchPage(hits=hits, has_next=has_next)
+    return legs
 
 
 def _interleave(a: list[NodeKey], b: list[NodeKey]) -> list[NodeKey]:
@@ -201,6 +238,7 @@ async def _hits(
     uow: UnitOfWork,
     actor: Actor,
     crypto: CaptureCrypto,
+    scope: repository.Scope,
     ranked: Sequence[RankedKey],
     terms: list[str],
 ) -> list[SearchHit]:
@@ -224,9 +262,8 @@ async def _hits(
         if insight_ids
         else {}
     )
-    found_concepts = (
-        await graph.concepts_by_ids(uow=uow, actor=actor, ids=concept_ids) if concept_ids else {}
-    )
+    # The readable streams are the scope's (resolved once per search).
+    found_concepts = await traversal.concepts_visible_through(uow, concept_ids, scope.readable)
     hits: list[SearchHit] = []
     for item in ranked:
         key = item.key
@@ -284,9 +321,7 @@ async def similar_captures(
     if not streams:
         return []
     [vector] = await embedder.embed([text_])
-    keys = await _meaning(
-        uow,
-        scope,
+    candidates = await _nearest(
         streams,
         SearchFilter(node_types=(SearchNodeType.CAPTURE,)),
         vector,
@@ -294,4 +329,5 @@ async def similar_captures(
         top_k=first,
         exclude=[str(capture.id)],
     )
+    keys = await _visible_keys(uow, scope, candidates)
     return [k.id for k in keys if k.id != capture.id][:first]
