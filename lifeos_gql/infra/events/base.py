@@ -19,6 +19,8 @@ CHANNEL = "lifeos_events"
 # Reconnect backoff of listeners: bounded, so a dead broker costs little.
 _BACKOFF_START = 0.2
 _BACKOFF_MAX = 5.0
+# How long closing waits for the listener to end.
+_CLOSE_SECONDS = 5.0
 
 
 class EventBus(abc.ABC):
@@ -29,6 +31,9 @@ class EventBus(abc.ABC):
     def __init__(self) -> None:
         self._callback: EventCallback | None = None
         self._task: asyncio.Task[None] | None = None
+        #: Set by ``aclose``: listeners stop at their next chance even if a
+        #: client library swallowed the cancellation.
+        self.closing = False
 
     @abc.abstractmethod
     async def publish(self, max_id: int) -> None:
@@ -41,10 +46,12 @@ class EventBus(abc.ABC):
         self._task = asyncio.create_task(self._listen_forever(), name=f"lifeos-{self.name}-bus")
 
     async def aclose(self) -> None:
+        self.closing = True
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            # Bounded: a listener stuck in a client library must not hang shutdown.
+            await asyncio.wait({task}, timeout=_CLOSE_SECONDS)
 
     def _deliver(self, max_id: int | None) -> None:
         if self._callback is not None:
@@ -57,7 +64,7 @@ class EventBus(abc.ABC):
     async def _listen_forever(self) -> None:
         delay = _BACKOFF_START
         first = True
-        while True:
+        while not self.closing:
 
             def ready() -> None:
                 nonlocal delay, first
@@ -73,6 +80,8 @@ class EventBus(abc.ABC):
                 raise
             except Exception as exc:
                 log.warning("%s event listener lost its connection: %r", self.name, exc)
+            if self.closing:
+                return
             await asyncio.sleep(delay)  # reconnect backoff, bounded
             delay = min(delay * 2, _BACKOFF_MAX)
 

@@ -8,6 +8,8 @@ from redis.asyncio import Redis
 
 from lifeos_gql.infra.events.base import CHANNEL, EventBus, publish_quietly
 
+_READ_SECONDS = 1.0
+
 
 class RedisBus(EventBus):
     name = "redis"
@@ -27,8 +29,13 @@ class RedisBus(EventBus):
         try:
             await pubsub.subscribe(CHANNEL)
             ready()
-            async for message in pubsub.listen():
-                if message.get("type") != "message":
+            # Waits of at most a second, not ``listen()``: redis-py can swallow
+            # a cancellation that lands in a blocking read (the task then
+            # never ends and shutdown hangs), so the loop also checks the
+            # closing flag between reads.
+            while not self.closing:
+                message = await pubsub.get_message(timeout=_READ_SECONDS)
+                if message is None or message.get("type") != "message":
                     continue
                 data = message.get("data")
                 try:
