@@ -47,6 +47,12 @@ def make_context(
         runtime=runtime,
         actor=actor,
         reader=reader,
-        loaders=Loaders(reader, actor, runtime.capture_crypto),
+        loaders=Loaders(
+            reader,
+            actor,
+            runtime.capture_crypto,
+            embedder=runtime.embedder,
+            vectors=runtime.vectors,
+        ),
         request_id=request_id,
     )

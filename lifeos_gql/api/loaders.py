@@ -7,7 +7,7 @@ WebSockets), never at module level, so caches never leak across users.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
@@ -21,6 +21,9 @@ from lifeos_gql.domains.graph import service as graph
 from lifeos_gql.domains.graph.models import ConceptRecord, EdgeRecord
 from lifeos_gql.domains.insights import service as insights
 from lifeos_gql.domains.insights.models import InsightRecord
+from lifeos_gql.domains.insights.service import StreamInsightsKey
+from lifeos_gql.domains.search import service as search
+from lifeos_gql.domains.search.service import SimilarKey
 from lifeos_gql.domains.sharing import grants, personas
 from lifeos_gql.domains.sharing import service as sharing
 from lifeos_gql.domains.sharing.models import GrantRecord, PersonaRecord, PersonaShareRecord
@@ -29,6 +32,8 @@ from lifeos_gql.domains.streams import service as streams
 from lifeos_gql.domains.streams.models import Stream
 from lifeos_gql.domains.users import service as users
 from lifeos_gql.domains.users.models import User
+from lifeos_gql.infra.embeddings.base import Embedder
+from lifeos_gql.infra.vectors.base import VectorIndex
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -54,6 +59,36 @@ class MappingLoader(DataLoader[K, V | None]):
         return result
 
 
+#: A field of the acting user's own and its arguments, e.g. ("apiTokens", user id, 50).
+OwnKey = tuple[Hashable, ...]
+R = TypeVar("R")
+OwnFetch = Callable[[UnitOfWork], Awaitable[Any]]
+
+
+class OwnLoader(DataLoader[OwnKey, Any]):
+    """The acting user's own lists (``User``'s private fields, self-only).
+
+    Their arguments, not a parent row, key them: however often the user
+    appears in one response, each distinct field and arguments is fetched
+    once per request, so the statements stay bounded by the query's shape.
+    """
+
+    def __init__(self, reader: RequestReader) -> None:
+        super().__init__()
+        self._reader = reader
+        self._fetches: dict[OwnKey, OwnFetch] = {}
+
+    async def batch_load_fn(self, keys: Sequence[OwnKey]) -> list[Any]:
+        async with self._reader.use() as uow:
+            return [await self._fetches[key](uow) for key in keys]
+
+    async def fetch(self, key: OwnKey, fetch: Callable[[UnitOfWork], Awaitable[R]]) -> R:
+        """The result for ``key``, fetched by ``fetch`` unless this request already did."""
+        self._fetches.setdefault(key, fetch)
+        result: R = await self.load(key)
+        return result
+
+
 async def _users(uow: UnitOfWork, ids: Sequence[uuid.UUID]) -> Mapping[uuid.UUID, User]:
     return await users.users_by_ids(uow=uow, ids=ids)
 
@@ -61,7 +96,17 @@ async def _users(uow: UnitOfWork, ids: Sequence[uuid.UUID]) -> Mapping[uuid.UUID
 class Loaders:
     """One set per request; each batch function applies visibility for ``actor``."""
 
-    def __init__(self, reader: RequestReader, actor: Actor, crypto: CaptureCrypto) -> None:
+    def __init__(
+        self,
+        reader: RequestReader,
+        actor: Actor,
+        crypto: CaptureCrypto,
+        *,
+        embedder: Embedder | None = None,
+        vectors: VectorIndex | None = None,
+    ) -> None:
+        """``embedder`` and ``vectors`` serve ``Capture.similar`` (none: no similar captures)."""
+
         async def streams_(uow: UnitOfWork, ids: Sequence[uuid.UUID]) -> Mapping[uuid.UUID, Stream]:
             return await streams.streams_by_ids(uow=uow, actor=actor, ids=ids)
 
@@ -105,7 +150,28 @@ class Loaders:
         ) -> Mapping[StreamPageKey, tuple[list[CaptureRecord], bool]]:
             return await captures.pages_per_stream(uow=uow, actor=actor, crypto=crypto, keys=keys)
 
+        async def stream_insight_pages(
+            uow: UnitOfWork, keys: Sequence[StreamInsightsKey]
+        ) -> Mapping[StreamInsightsKey, tuple[list[InsightRecord], bool]]:
+            return await insights.pages_of_stream_insights(
+                uow=uow, actor=actor, crypto=crypto, keys=keys
+            )
+
+        async def similar_captures(keys: Sequence[SimilarKey]) -> list[list[uuid.UUID]]:
+            # Not a MappingLoader: the batch holds the reader only for its SQL,
+            # not while texts are embedded and the vector index is searched.
+            found = await search.similar_captures_many(
+                reader=reader.use, actor=actor, embedder=embedder, vectors=vectors, keys=keys
+            )
+            return [found[key] for key in keys]
+
+        self.similar_captures: DataLoader[SimilarKey, list[uuid.UUID]] = DataLoader(
+            similar_captures
+        )
         self.user: MappingLoader[uuid.UUID, User] = MappingLoader(reader, _users)
+        self.stream_insights: MappingLoader[StreamInsightsKey, tuple[list[InsightRecord], bool]] = (
+            MappingLoader(reader, stream_insight_pages)
+        )
         self.stream_captures: MappingLoader[StreamPageKey, tuple[list[CaptureRecord], bool]] = (
             MappingLoader(reader, stream_pages)
         )
@@ -124,6 +190,7 @@ class Loaders:
         self.stream_role: MappingLoader[uuid.UUID, Role] = MappingLoader(reader, roles)
         self.capture: MappingLoader[uuid.UUID, CaptureRecord] = MappingLoader(reader, captures_)
         self.sharing = SharingLoaders(reader, actor)
+        self.own = OwnLoader(reader)
 
 
 class SharingLoaders:

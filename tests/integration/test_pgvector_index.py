@@ -20,7 +20,12 @@ from lifeos_gql.db.engine import count_statements, create_engine
 from lifeos_gql.db.uow import Database
 from lifeos_gql.db.urls import libpq_url
 from lifeos_gql.infra.embeddings.base import EMBEDDING_DIM
-from lifeos_gql.infra.vectors.base import VectorIndex, VectorIndexError, VectorRecord
+from lifeos_gql.infra.vectors.base import (
+    VectorIndex,
+    VectorIndexError,
+    VectorQuery,
+    VectorRecord,
+)
 from lifeos_gql.infra.vectors.factory import build_vector_index
 from lifeos_gql.infra.vectors.pgvector_index import PgVectorIndex
 from tests.conftest import make_settings
@@ -220,6 +225,91 @@ async def test_a_starved_approximate_scan_falls_back_to_exact(
     assert len(expected) == 20
     assert [m.id for m in hits] == [node for node, _ in expected]
     assert hits[0].score == pytest.approx(expected[0][1], abs=1e-5)
+
+
+async def test_query_many_is_one_statement_planned_like_a_single_query(
+    db_url: str, big_owner: tuple[PgVectorIndex, dict[str, list[float]]]
+) -> None:
+    index, vectors = big_owner
+    nodes = ["n5", "n7", "n9"]
+    queries = [VectorQuery(vectors[n], 10, (n,)) for n in nodes]
+
+    with count_statements() as executed:
+        batched = await index.query_many(owner_id=OWNER_A, queries=queries)
+    with count_statements() as single_run:
+        await index.query(owner_id=OWNER_A, vector=vectors["n5"], top_k=10, exclude_ids=["n5"])
+
+    # The owner's transaction, the HNSW tuning and one k-NN statement for all three.
+    assert len(executed) == 3, executed
+    [knn] = [sql for sql in executed if "ORDER BY" in sql]
+    [single] = [sql for sql in single_run if "ORDER BY" in sql]
+    many_params = {
+        "owner_id": OWNER_A,
+        "producer": PRODUCER,
+        "vectors": [str(vectors[n]) for n in nodes],
+        "top_k": 11,  # 10 and the excluded node itself
+    }
+    single_params = {
+        "owner_id": OWNER_A,
+        "producer": PRODUCER,
+        "vector": str(vectors["n5"]),
+        "top_k": 10,
+        "exclude_ids": ["n5"],
+    }
+    with psycopg.connect(libpq_url(db_url)) as conn:
+        for ef_search in ("40", "100", "1000"):
+            conn.execute("SELECT set_config('hnsw.ef_search', %s, false)", (ef_search,))
+            many_plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + knn, many_params))
+            single_plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + single, single_params))
+            # The per-row vector of the lateral is an ordering argument the HNSW
+            # index accepts, and costs like the single query's constant: both
+            # statements choose the same access path whatever the beam width.
+            uses_hnsw = "Index Scan using embeddings_hnsw_cosine_idx"
+            assert (uses_hnsw in many_plan) == (uses_hnsw in single_plan), (many_plan, single_plan)
+            if ef_search == "40":
+                assert uses_hnsw in many_plan, many_plan
+                assert "Order By: (embedding <=> q.v)" in many_plan, many_plan
+    for node, hits in zip(nodes, batched, strict=True):
+        others = {n: v for n, v in vectors.items() if n != node}
+        assert [m.id for m in hits] == [n for n, _ in _exact_top(others, vectors[node], 10)]
+
+
+async def test_query_many_falls_back_to_exact_per_vector(
+    db_url: str, big_owner: tuple[PgVectorIndex, dict[str, list[float]]], database: Database
+) -> None:
+    index, vectors = big_owner
+    # As in the single-query test: a starved HNSW scan comes back short for
+    # every vector, and each lateral falls back to its own exact scan.
+    with psycopg.connect(libpq_url(db_url), autocommit=True) as conn:
+        dbname = conn.info.dbname
+        conn.execute(f'ALTER DATABASE "{dbname}" SET hnsw.max_scan_tuples = 1')
+        conn.execute(f'ALTER DATABASE "{dbname}" SET enable_sort = off')
+    await database.engine.dispose()  # new connections pick up the setting
+    rare = {node: vec for i, (node, vec) in enumerate(vectors.items()) if i % 100 == 0}
+    nodes = ["n7", "n100", "n1234"]
+
+    with count_statements() as executed:
+        hits = await index.query_many(
+            owner_id=OWNER_A,
+            queries=[VectorQuery(vectors[n], 25, (n,)) for n in nodes],
+            stream_ids=["rare"],
+        )
+
+    [knn] = [sql for sql in executed if "ORDER BY" in sql]
+    params = {
+        "owner_id": OWNER_A,
+        "producer": PRODUCER,
+        "vectors": [str(vectors[n]) for n in nodes],
+        "top_k": 26,
+        "stream_ids": ["rare"],
+    }
+    with psycopg.connect(libpq_url(db_url)) as conn:
+        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + knn, params))
+    assert "Index Scan using embeddings_hnsw_cosine_idx" in plan, plan
+    for node, found in zip(nodes, hits, strict=True):
+        expected = _exact_top({n: v for n, v in rare.items() if n != node}, vectors[node], 25)
+        assert len(expected) == (19 if node == "n100" else 20)
+        assert [m.id for m in found] == [n for n, _ in expected]
 
 
 async def test_factory_picks_pgvector_without_pinecone_settings(database: Database) -> None:

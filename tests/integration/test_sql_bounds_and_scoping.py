@@ -102,7 +102,10 @@ NESTED = """{ me { streams(first: 10) { nodes { captures(first: 10) { nodes {
 } } } } } }"""
 
 
-async def _nested_statements(client, runtime, token: str, streams_n: int, per_stream: int) -> int:
+async def _statements(
+    client, runtime, token: str, streams_n: int, per_stream: int, query: str
+) -> tuple[int, dict]:
+    """(statements, data) of ``query`` over ``streams_n`` analysed streams of ``per_stream``."""
     from tests.integration.test_graph_graphql import _analyse
 
     ids = []
@@ -127,14 +130,17 @@ async def _nested_statements(client, runtime, token: str, streams_n: int, per_st
 
     await _analyse(runtime, owner, [decode_global_id(i).id for i in ids], related=True)
     with count_statements() as statements:
-        body = await gql(client, NESTED, token=token)
+        body = await gql(client, query, token=token)
     assert not body.get("errors"), body
-    captures_seen = [
-        c for s in body["data"]["me"]["streams"]["nodes"] for c in s["captures"]["nodes"]
-    ]
+    return len(statements), body["data"]
+
+
+async def _nested_statements(client, runtime, token: str, streams_n: int, per_stream: int) -> int:
+    count, data = await _statements(client, runtime, token, streams_n, per_stream, NESTED)
+    captures_seen = [c for s in data["me"]["streams"]["nodes"] for c in s["captures"]["nodes"]]
     assert len(captures_seen) == streams_n * per_stream
     assert any(c["edges"] for c in captures_seen) and any(c["insights"] for c in captures_seen)
-    return len(statements)
+    return count
 
 
 async def test_nested_query_statements_bounded_by_shape(client, settings):
@@ -147,3 +153,52 @@ async def test_nested_query_statements_bounded_by_shape(client, settings):
     )
     assert small == large, (small, large)
     assert large <= 20, large
+
+
+STREAM_INSIGHTS = """{ me { streams(first: 10) { nodes { id
+    insights(first: 3) { nodes { id sources { id } } pageInfo { hasNextPage } }
+} } } }"""
+ONE_STREAM = """query($id: ID!) { stream(id: $id) {
+    insights(first: 3) { nodes { id sources { id } } pageInfo { hasNextPage } } } }"""
+
+
+async def test_stream_insights_statements_bounded_by_shape(client, settings):
+    """``Stream.insights`` pages go through one loader: 2 streams cost what 8 do."""
+    runtime = client.app.state.runtime
+    counts = []
+    for n, email in ((2, "two@example.com"), (8, "eight@example.com")):
+        token = dev_token(settings.lifeos_data_dir, email)
+        count, data = await _statements(client, runtime, token, n, 2, STREAM_INSIGHTS)
+        streams = data["me"]["streams"]["nodes"]
+        assert len(streams) == n and all(s["insights"]["nodes"] for s in streams)
+        # Batched pages equal the pages asked for one stream at a time.
+        for stream in streams:
+            alone = await gql(client, ONE_STREAM, {"id": stream["id"]}, token=token)
+            assert alone["data"]["stream"]["insights"] == stream["insights"]
+        counts.append(count)
+    assert counts[0] == counts[1], counts
+
+
+OWNERS_OWN = """{ me { streams(first: 10) { nodes { owner {
+    apiTokens { id } shareLinks { id } personas { id } exports { id }
+    auditLog(first: 2) { nodes { action } }
+    streams(first: 2) { nodes { id } }
+} } } } }"""
+
+
+async def test_users_own_fields_fetched_once_per_request(client, settings):
+    """The user's private lists are keyed by their arguments: reaching the same
+    user through 2 or 8 streams costs the same statements, with equal answers."""
+    counts = []
+    for n, email in ((2, "two@example.com"), (8, "eight@example.com")):
+        token = dev_token(settings.lifeos_data_dir, email)
+        for s in range(n):
+            assert "errors" not in await gql(client, CREATE, {"n": f"s{s}"}, token=token)
+        with count_statements() as statements:
+            body = await gql(client, OWNERS_OWN, token=token)
+        assert not body.get("errors"), body
+        owners = [s["owner"] for s in body["data"]["me"]["streams"]["nodes"]]
+        assert len(owners) == n and all(o == owners[0] for o in owners)
+        assert len(owners[0]["streams"]["nodes"]) == 2 and owners[0]["auditLog"]["nodes"]
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts

@@ -14,7 +14,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from lifeos_gql.infra.vectors.base import VectorIndex, VectorIndexError, VectorRecord
+from lifeos_gql.infra.vectors.base import (
+    VectorIndex,
+    VectorIndexError,
+    VectorQuery,
+    VectorRecord,
+)
 from lifeos_gql.infra.vectors.memory_index import InMemoryVectorIndex
 
 OWNER_A = uuid.UUID("00000000-0000-4000-8000-00000000000a")
@@ -188,6 +193,74 @@ class VectorIndexContract:
     async def test_top_k_below_one_is_a_programming_error(self, index: VectorIndex) -> None:
         with pytest.raises(ValueError, match="top_k"):
             await index.query(owner_id=OWNER_A, vector=QUERY, top_k=0)
+
+    async def test_query_many_answers_as_one_query_per_vector(self, index: VectorIndex) -> None:
+        await index.upsert(
+            [
+                rec("self", QUERY),
+                rec("near", NEAR),
+                rec("mid", MID, streams=["s2"]),
+                rec("far", FAR, streams=["s1", "s2"]),
+                rec("opp", OPPOSITE),
+                rec("idea", [0.4, 0.4, 0.3, 0.0], node_type="insight"),
+                rec("other", QUERY, owner=OWNER_B),
+            ]
+        )
+        queries = [
+            VectorQuery(QUERY, 2, ("self",)),
+            VectorQuery(FAR, 3),
+            VectorQuery(OPPOSITE, 1, ("opp", "missing")),
+            VectorQuery(QUERY, 5, ("self",)),
+        ]
+        filters: list[dict[str, list[str] | None]] = [
+            {"node_types": None, "stream_ids": None},
+            {"node_types": ["capture"], "stream_ids": ["s1", "s2"]},
+            {"node_types": ["capture", "insight"], "stream_ids": ["s2"]},
+        ]
+
+        for flt in filters:
+            batched = await index.query_many(owner_id=OWNER_A, queries=queries, **flt)
+            one_by_one = [
+                await index.query(
+                    owner_id=OWNER_A,
+                    vector=q.vector,
+                    top_k=q.top_k,
+                    exclude_ids=q.exclude_ids,
+                    **flt,
+                )
+                for q in queries
+            ]
+            assert [[m.id for m in ms] for ms in batched] == [
+                [m.id for m in ms] for ms in one_by_one
+            ], flt
+            for got, want in zip(batched, one_by_one, strict=True):
+                assert [m.score for m in got] == pytest.approx([m.score for m in want], abs=1e-6)
+                assert [m.metadata for m in got] == [m.metadata for m in want]
+        first = await index.query_many(owner_id=OWNER_A, queries=queries)
+        assert [m.id for m in first[0]] == ["near", "mid"]  # self excluded, top_k kept
+        assert [m.id for m in first[3]] == ["near", "mid", "idea", "far", "opp"]  # all but self
+        assert all(m.id != "other" for ms in first for m in ms)  # never another owner's
+
+    async def test_query_many_of_nothing_or_with_empty_filters(self, index: VectorIndex) -> None:
+        await index.upsert([rec("x", NEAR)])
+        two = [VectorQuery(QUERY, 1), VectorQuery(FAR, 1)]
+
+        assert await index.query_many(owner_id=OWNER_A, queries=[]) == []
+        assert await index.query_many(owner_id=OWNER_A, queries=two, stream_ids=[]) == [[], []]
+        assert await index.query_many(owner_id=OWNER_A, queries=two, node_types=[]) == [[], []]
+        assert await index.query_many(owner_id=OWNER_B, queries=two) == [[], []]
+
+    async def test_query_many_rejects_what_query_rejects(self, index: VectorIndex) -> None:
+        await index.upsert([rec("x", NEAR)])
+
+        with pytest.raises(ValueError, match="top_k"):
+            await index.query_many(
+                owner_id=OWNER_A, queries=[VectorQuery(QUERY, 1), VectorQuery(QUERY, 0)]
+            )
+        with pytest.raises(VectorIndexError):
+            await index.query_many(
+                owner_id=OWNER_A, queries=[VectorQuery(QUERY, 1), VectorQuery([1.0, 0.0], 1)]
+            )
 
 
 class TestInMemoryVectorIndex(VectorIndexContract):

@@ -14,6 +14,7 @@ from lifeos_gql.infra.vectors.base import (
     TransientVectorError,
     VectorIndex,
     VectorIndexError,
+    VectorQuery,
 )
 from lifeos_gql.infra.vectors.pinecone_index import PineconeIndex, owner_namespace
 from tests.fakes.pinecone_server import FakePinecone
@@ -128,6 +129,35 @@ async def test_query_sends_pinecone_filter_and_over_fetches_for_exclusions(
         "node_type": {"$in": ["capture", "insight"]},
         "stream_ids": {"$in": ["s1", "s2"]},
     }
+
+
+async def test_query_many_sends_one_query_per_vector(
+    fake: FakePinecone, pinecone_index: PineconeIndex
+) -> None:
+    await pinecone_index.upsert([rec("near", NEAR), rec("mid", MID), rec("far", FAR)])
+    fake.clear_requests()
+    queries = [VectorQuery(QUERY, 1, ("near",)), VectorQuery(FAR, 2), VectorQuery(MID, 3)]
+
+    hits = await pinecone_index.query_many(owner_id=OWNER_A, queries=queries, stream_ids=["s1"])
+
+    # No multi-vector query in Pinecone's data plane: one request each.
+    sent = fake.requests_to("/query")
+    assert sorted(r.body["topK"] for r in sent) == [2, 2, 3]
+    assert {r.body["namespace"] for r in sent} == {NS_A}
+    assert [[m.id for m in ms] for ms in hits] == [["mid"], ["far", "mid"], ["mid", "near", "far"]]
+
+
+async def test_query_many_surfaces_one_mapped_error(
+    fake: FakePinecone, pinecone_index: PineconeIndex
+) -> None:
+    fake.fail_next(1, status=400, path="/query")
+
+    with pytest.raises(VectorIndexError, match="400") as caught:
+        await pinecone_index.query_many(
+            owner_id=OWNER_A, queries=[VectorQuery(QUERY, 1), VectorQuery(FAR, 1)]
+        )
+
+    assert not isinstance(caught.value, TransientVectorError)
 
 
 async def test_empty_filter_sends_no_request(

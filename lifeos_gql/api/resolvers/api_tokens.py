@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 import strawberry
@@ -14,11 +15,13 @@ from lifeos_gql.core.ids import decode_global_id
 from lifeos_gql.domains.tokens import api_tokens
 
 
-async def my_api_tokens(ctx: Context, first: int | None) -> list[ApiToken]:
+async def my_api_tokens(ctx: Context, user_id: uuid.UUID, first: int | None) -> list[ApiToken]:
     """``User.apiTokens``: the caller's own tokens (the field is theirs alone)."""
     limit = clamp_first(first, default=50)
-    async with ctx.reader.use() as uow:
-        models = await api_tokens.list_api_tokens(uow=uow, actor=ctx.actor, first=limit)
+    models = await ctx.loaders.own.fetch(
+        ("apiTokens", user_id, limit),
+        lambda uow: api_tokens.list_api_tokens(uow=uow, actor=ctx.actor, first=limit),
+    )
     return [ApiToken.from_model(m) for m in models]
 
 

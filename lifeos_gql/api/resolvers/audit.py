@@ -32,12 +32,11 @@ class UserAuditLog:
         self, info: Info[Context, None], first: int | None = 20, after: str | None = None
     ) -> AuditLogConnection | None:
         ctx = info.context
-        async with ctx.reader.use() as uow:
-            page = await audit.page_trail(
-                uow=uow,
-                actor=ctx.actor,
-                owner_id=self._model.id,
-                first=clamp_first(first),
-                after=after,
-            )
+        owner_id = self._model.id
+        page = await ctx.loaders.own.fetch(
+            ("auditLog", owner_id, first, after),
+            lambda uow: audit.page_trail(
+                uow=uow, actor=ctx.actor, owner_id=owner_id, first=clamp_first(first), after=after
+            ),
+        )
         return AuditLogConnection.build(page)

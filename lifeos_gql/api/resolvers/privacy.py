@@ -15,10 +15,13 @@ from lifeos_gql.domains.privacy import service as privacy
 
 async def my_exports(ctx: Context, user_id: uuid.UUID, first: int | None) -> list[Export]:
     """``User.exports``: the caller's own exports (the field is theirs alone)."""
-    async with ctx.reader.use() as uow:
-        found = await privacy.exports_of_users(
-            uow=uow, actor=ctx.actor, user_ids=[user_id], limit=clamp_first(first, default=20)
-        )
+    limit = clamp_first(first, default=20)
+    found = await ctx.loaders.own.fetch(
+        ("exports", user_id, limit),
+        lambda uow: privacy.exports_of_users(
+            uow=uow, actor=ctx.actor, user_ids=[user_id], limit=limit
+        ),
+    )
     return [Export.from_model(m) for m in found[user_id]]
 
 

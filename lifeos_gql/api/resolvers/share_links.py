@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import strawberry
 from strawberry.types import Info
 
@@ -16,11 +18,13 @@ from lifeos_gql.domains.share_links.models import DEFAULT_EXPIRY
 DEFAULT_EXPIRES_IN = int(DEFAULT_EXPIRY.total_seconds())
 
 
-async def my_share_links(ctx: Context, first: int | None) -> list[ShareLink]:
+async def my_share_links(ctx: Context, user_id: uuid.UUID, first: int | None) -> list[ShareLink]:
     """``User.shareLinks``: the caller's own links (the field is theirs alone)."""
     limit = clamp_first(first, default=50)
-    async with ctx.reader.use() as uow:
-        models = await share_links.list_share_links(uow=uow, actor=ctx.actor, first=limit)
+    models = await ctx.loaders.own.fetch(
+        ("shareLinks", user_id, limit),
+        lambda uow: share_links.list_share_links(uow=uow, actor=ctx.actor, first=limit),
+    )
     return [ShareLink.from_model(m) for m in models]
 
 

@@ -72,7 +72,13 @@ class EventScope:
 
     def __init__(self, runtime: Runtime, actor: Actor) -> None:
         self.reader = RequestReader(runtime.db, actor.user_id)
-        self.loaders = Loaders(self.reader, actor, runtime.capture_crypto)
+        self.loaders = Loaders(
+            self.reader,
+            actor,
+            runtime.capture_crypto,
+            embedder=runtime.embedder,
+            vectors=runtime.vectors,
+        )
         self.refs = 0
         # Executed ``next`` payloads by operation (document, variables): the
         # same identity, event and operation give the same result, so one

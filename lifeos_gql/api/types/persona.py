@@ -130,6 +130,8 @@ async def resolve_stream_personas(root: Stream, info: Info[Context, None]) -> li
 async def resolve_my_personas(root: User, info: Info[Context, None]) -> list[Persona]:
     """Your personas by name (the field is yours alone: ``@requiresRole`` on ``User``)."""
     ctx = info.context
-    async with ctx.reader.use() as uow:
-        records = await personas.my_personas(uow=uow, actor=ctx.actor)
+    records = await ctx.loaders.own.fetch(
+        ("personas", root._model.id),
+        lambda uow: personas.my_personas(uow=uow, actor=ctx.actor),
+    )
     return [Persona.from_record(r) for r in records]

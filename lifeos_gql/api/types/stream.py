@@ -21,7 +21,7 @@ from lifeos_gql.api.types.user import User
 from lifeos_gql.core.cursors import clamp_first, encode_cursor
 from lifeos_gql.core.ids import encode_global_id
 from lifeos_gql.domains.captures.service import StreamPageKey
-from lifeos_gql.domains.insights import service as insights
+from lifeos_gql.domains.insights.service import StreamInsightsKey
 from lifeos_gql.domains.sharing.policy import Role as DomainRole
 from lifeos_gql.domains.streams.models import Stream as StreamModel
 
@@ -61,16 +61,9 @@ class Stream(Node):
     async def insights(
         self, info: Info[Context, None], first: int | None = 20, after: str | None = None
     ) -> InsightConnection:
-        ctx = info.context
-        async with ctx.reader.use() as uow:
-            records, has_next = await insights.page_stream_insights(
-                uow=uow,
-                actor=ctx.actor,
-                crypto=ctx.runtime.capture_crypto,
-                stream_id=self._model.id,
-                first=clamp_first(first),
-                after=after,
-            )
+        key = StreamInsightsKey(self._model.id, clamp_first(first), after)
+        page = await info.context.loaders.stream_insights.get(key)
+        records, has_next = page if page is not None else ([], False)
         return InsightConnection.build(records, has_next)
 
     grants: list[Annotated[Grant, strawberry.lazy("lifeos_gql.api.types.grant")]] | None = (

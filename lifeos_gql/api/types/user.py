@@ -48,10 +48,12 @@ class User(Node, UserAuditLog):
         from lifeos_gql.domains.streams import service as streams
 
         ctx = info.context
-        async with ctx.reader.use() as uow:
-            page, has_next = await streams.list_my_streams(
+        page, has_next = await ctx.loaders.own.fetch(
+            ("streams", self._model.id, first, after),
+            lambda uow: streams.list_my_streams(
                 uow=uow, actor=ctx.actor, first=clamp_first(first), after=after
-            )
+            ),
+        )
         return StreamConnection.build(page, has_next)
 
     @strawberry.field(
@@ -63,7 +65,7 @@ class User(Node, UserAuditLog):
     ) -> list[ApiToken] | None:
         from lifeos_gql.api.resolvers.api_tokens import my_api_tokens
 
-        return await my_api_tokens(info.context, first)
+        return await my_api_tokens(info.context, self._model.id, first)
 
     @strawberry.field(
         description="Your share links, newest first (yours only).",
@@ -74,7 +76,7 @@ class User(Node, UserAuditLog):
     ) -> list[ShareLink] | None:
         from lifeos_gql.api.resolvers.share_links import my_share_links
 
-        return await my_share_links(info.context, first)
+        return await my_share_links(info.context, self._model.id, first)
 
     @strawberry.field(
         description="Your personas, by name (yours only).",

@@ -137,31 +137,38 @@ async def streams_of_captures(
     return {r[0]: r[1] for r in rows}
 
 
-async def current_for_stream(
+async def current_for_streams(
     uow: UnitOfWork,
-    stream_id: uuid.UUID,
+    stream_ids: Sequence[uuid.UUID],
     *,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> list[Any]:
-    """Current insights with a source in the stream, newest first (keyset)."""
+    """Per stream, its current insights with a source in it, newest first
+    (keyset, at most ``limit`` each); rows carry ``stream_id``. One statement
+    for any number of streams."""
+    if not stream_ids:
+        return []
     rows = await uow.execute(
         text(
             f"""
-            SELECT {_COLUMNS} FROM insights i
-            WHERE i.superseded_at IS NULL
-              AND i.id IN (SELECT s.insight_id FROM insight_sources s
-                           JOIN captures c ON c.id = s.capture_id
-                           WHERE c.stream_id = :stream)
-              AND (CAST(:after_at AS timestamptz) IS NULL
-                   OR (i.generated_at, i.id)
-                      < (CAST(:after_at AS timestamptz), CAST(:after_id AS uuid)))
-            ORDER BY i.generated_at DESC, i.id DESC
-            LIMIT :limit
+            SELECT k.stream_id, p.* FROM unnest(CAST(:streams AS uuid[])) AS k(stream_id)
+            CROSS JOIN LATERAL (
+                SELECT {_COLUMNS} FROM insights i
+                WHERE i.superseded_at IS NULL
+                  AND i.id IN (SELECT s.insight_id FROM insight_sources s
+                               JOIN captures c ON c.id = s.capture_id
+                               WHERE c.stream_id = k.stream_id)
+                  AND (CAST(:after_at AS timestamptz) IS NULL
+                       OR (i.generated_at, i.id)
+                          < (CAST(:after_at AS timestamptz), CAST(:after_id AS uuid)))
+                ORDER BY i.generated_at DESC, i.id DESC
+                LIMIT :limit
+            ) AS p
             """
         ),
         {
-            "stream": stream_id,
+            "streams": list(dict.fromkeys(stream_ids)),
             "after_at": after[0] if after else None,
             "after_id": str(after[1]) if after else None,
             "limit": limit,

@@ -151,22 +151,54 @@ async def insights_by_capture_ids(
     return out
 
 
-async def page_stream_insights(
+@dataclass(frozen=True, slots=True)
+class StreamInsightsKey:
+    """One ``Stream.insights`` page: the loaders' key."""
+
+    stream_id: uuid.UUID
+    first: int
+    after: str | None
+
+
+async def pages_of_stream_insights(
     *,
     uow: UnitOfWork,
     actor: Actor,
     crypto: CaptureCrypto,
-    stream_id: uuid.UUID,
-    first: int,
-    after: str | None,
-) -> tuple[list[InsightRecord], bool]:
-    """A keyset page of the stream's current insights the actor may see.
+    keys: Sequence[StreamInsightsKey],
+) -> dict[StreamInsightsKey, tuple[list[InsightRecord], bool]]:
+    """Batch getter for loaders: a keyset page of each stream's current insights
+    the actor may see; one query per page shape, one visibility check for all.
 
     Insights whose lineage reaches a stream the actor cannot read are left
     out of the page (so a page may hold fewer than ``first``), never shown.
     """
-    cursor = decode_cursor(after) if after else None
-    rows = await repository.current_for_stream(uow, stream_id, after=cursor, limit=first + 1)
-    has_next = len(rows) > first
-    visible = await _visible(uow, actor, rows[:first])
-    return await _decrypt(crypto, visible), has_next
+    shapes: dict[tuple[int, str | None], list[StreamInsightsKey]] = {}
+    for key in keys:
+        shapes.setdefault((key.first, key.after), []).append(key)
+    pages: dict[StreamInsightsKey, tuple[list[Any], bool]] = {}
+    for (first, after), group in shapes.items():
+        rows = await repository.current_for_streams(
+            uow,
+            [k.stream_id for k in group],
+            after=decode_cursor(after) if after else None,
+            limit=first + 1,
+        )
+        by_stream: dict[uuid.UUID, list[Any]] = {}
+        for row in rows:
+            by_stream.setdefault(row.stream_id, []).append(row)
+        for key in group:
+            page = by_stream.get(key.stream_id, [])
+            pages[key] = (page[:first], len(page) > first)
+    rows = _unique([row for page, _ in pages.values() for row in page])
+    visible = await _visible(uow, actor, rows)
+    records = {record.id: record for record in await _decrypt(crypto, visible)}
+    return {
+        key: ([records[r.id] for r in page if r.id in records], has_next)
+        for key, (page, has_next) in pages.items()
+    }
+
+
+def _unique(rows: Sequence[Any]) -> list[Any]:
+    """``rows`` without repeats (an insight drawn from two streams is on both pages)."""
+    return list({row.id: row for row in rows}.values())

@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
 from typing import Final
 
 from lifeos_gql.core.actor import Actor
@@ -54,7 +56,7 @@ from lifeos_gql.domains.search.models import (
 from lifeos_gql.domains.search.snippets import highlight, query_terms
 from lifeos_gql.domains.sharing import policy
 from lifeos_gql.infra.embeddings.base import Embedder
-from lifeos_gql.infra.vectors.base import VectorIndex
+from lifeos_gql.infra.vectors.base import VectorIndex, VectorMatch, VectorQuery
 
 #: Candidates each signal contributes to the fused ranking (and the paging horizon).
 CANDIDATES: Final = 100
@@ -313,6 +315,8 @@ async def similar_captures(
     The query vector is the capture's text embedded again: the embedder is
     deterministic, so it equals the stored vector, and this works the same on
     every vector index (the interface has no "fetch vector").
+    ``Capture.similar`` goes through :func:`similar_captures_many`, which
+    answers the same for all the captures of a response at once.
     """
     text_ = _capture_text(capture)
     if embedder is None or vectors is None or not text_ or first == 0:
@@ -331,3 +335,110 @@ async def similar_captures(
     )
     keys = await _visible_keys(uow, scope, candidates)
     return [k.id for k in keys if k.id != capture.id][:first]
+
+
+@dataclass(frozen=True, slots=True)
+class SimilarKey:
+    """One ``Capture.similar`` request: a capture and how many neighbours.
+
+    Keys are equal when (capture, first) are; ``text`` (the capture's text,
+    already decrypted by the caller's loader) rides along so the batch does
+    not load the capture again.
+    """
+
+    capture_id: uuid.UUID
+    first: int
+    text: str | None = field(default=None, compare=False)
+
+    @classmethod
+    def of(cls, capture: CaptureRecord, first: int) -> SimilarKey:
+        return cls(capture.id, first, _capture_text(capture))
+
+
+async def similar_captures_many(
+    *,
+    reader: Callable[[], AbstractAsyncContextManager[UnitOfWork]],
+    actor: Actor,
+    embedder: Embedder | None,
+    vectors: VectorIndex | None,
+    keys: Sequence[SimilarKey],
+) -> dict[SimilarKey, list[uuid.UUID]]:
+    """:func:`similar_captures` for many captures at once, with the same answers.
+
+    The work does not grow with the number of keys: one statement for the
+    readable streams, one embedder call for every text, one
+    :meth:`~VectorIndex.query_many` per owner of readable streams (as one
+    search does), and one visibility statement over all candidates.
+    ``reader`` (the request's) is held only for the two SQL steps, so other
+    loaders can use it while the texts are embedded and the index searched.
+    """
+    answers: dict[SimilarKey, list[uuid.UUID]] = {key: [] for key in keys}
+    wanted = [key for key in answers if key.text and key.first > 0]
+    if embedder is None or vectors is None or not wanted:
+        return answers
+    filter_ = SearchFilter(node_types=(SearchNodeType.CAPTURE,))
+    async with reader() as uow:
+        scope, streams = await _scope(uow, actor, filter_)
+    if not streams:
+        return answers
+    # One query vector per capture, as wide as its widest key: the two
+    # similar() fields of one capture share their index searches.
+    texts: dict[uuid.UUID, str] = {key.capture_id: key.text for key in wanted if key.text}
+    widest: dict[uuid.UUID, int] = {}
+    for key in wanted:
+        widest[key.capture_id] = max(widest.get(key.capture_id, 0), key.first)
+    order = {capture_id: index for index, capture_id in enumerate(texts)}
+    embedded = await embedder.embed(list(texts.values()))
+    queries = [
+        VectorQuery(vector, widest[capture_id], (str(capture_id),))
+        for capture_id, vector in zip(texts, embedded, strict=True)
+    ]
+    per_owner = await _nearest_per_owner(streams, filter_, queries, vectors)
+    # Each key keeps what a search of its own width finds per owner (the
+    # nearest ``first`` of the wider answer), so answers equal similar_captures'.
+    candidates = {
+        key: _ranked_keys(
+            [m for found in per_owner for m in found[order[key.capture_id]][: key.first]]
+        )
+        for key in wanted
+    }
+    union = list(dict.fromkeys(c for found in candidates.values() for c in found))
+    async with reader() as uow:
+        visible = set(await _visible_keys(uow, scope, union))
+    for key, found in candidates.items():
+        answers[key] = [c.id for c in found if c in visible and c.id != key.capture_id][: key.first]
+    return answers
+
+
+async def _nearest_per_owner(
+    streams: dict[uuid.UUID, uuid.UUID],
+    filter_: SearchFilter,
+    queries: Sequence[VectorQuery],
+    vectors: VectorIndex,
+) -> list[list[list[VectorMatch]]]:
+    """:func:`_nearest`'s index searches for several vectors: one ``query_many`` per owner.
+
+    Per owner searched, the matches of each query, closest first.
+    """
+    types = [t.value for t in SearchNodeType if filter_.wants(t)]
+    by_owner: dict[uuid.UUID, list[str]] = {}
+    for stream_id, owner in streams.items():
+        by_owner.setdefault(owner, []).append(str(stream_id))
+    return [
+        await vectors.query_many(
+            owner_id=owner, queries=queries, node_types=types, stream_ids=sorted(owner_streams)
+        )
+        for owner, owner_streams in sorted(by_owner.items())[:MAX_VECTOR_OWNERS]
+    ]
+
+
+def _ranked_keys(matches: list[VectorMatch]) -> list[NodeKey]:
+    """Matches of every owner as node keys, best first (as :func:`_nearest` orders them)."""
+    matches.sort(key=lambda m: (-m.score, m.id))
+    keys: list[NodeKey] = []
+    for match in matches:
+        try:
+            keys.append(NodeKey(SearchNodeType(match.metadata["node_type"]), uuid.UUID(match.id)))
+        except ValueError:  # not a node id of ours
+            continue
+    return keys

@@ -8,6 +8,7 @@ from lifeos_gql.infra.vectors.base import (
     VectorIndex,
     VectorIndexError,
     VectorMatch,
+    VectorQuery,
     VectorRecord,
 )
 
@@ -19,5 +20,6 @@ __all__ = [
     "VectorIndex",
     "VectorIndexError",
     "VectorMatch",
+    "VectorQuery",
     "VectorRecord",
 ]

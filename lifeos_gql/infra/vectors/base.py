@@ -77,6 +77,15 @@ class VectorMatch:
     metadata: MatchMetadata
 
 
+@dataclass(frozen=True, slots=True)
+class VectorQuery:
+    """One query vector of a :meth:`VectorIndex.query_many` call, with its own limits."""
+
+    vector: Sequence[float]
+    top_k: int
+    exclude_ids: Sequence[str] = ()
+
+
 class VectorIndex(Protocol):
     """Owner-scoped nearest-neighbour index over capture, insight and concept nodes.
 
@@ -107,6 +116,23 @@ class VectorIndex(Protocol):
         matches nothing. A node matches ``stream_ids`` when it belongs to at
         least one of them. ``exclude_ids`` (e.g. the query node itself) never
         appear in the result and do not use up ``top_k``.
+        """
+        ...
+
+    async def query_many(
+        self,
+        *,
+        owner_id: uuid.UUID,
+        queries: Sequence[VectorQuery],
+        node_types: Sequence[str] | None = None,
+        stream_ids: Sequence[str] | None = None,
+    ) -> list[list[VectorMatch]]:
+        """:meth:`query` for several vectors of one owner under the same filters.
+
+        The answer has one list per query, in order, each exactly what
+        :meth:`query` with that query's vector, ``top_k`` and ``exclude_ids``
+        would return. Implementations answer in as few round trips as their
+        backend allows (pgvector: one statement).
         """
         ...
 

@@ -18,6 +18,7 @@ from lifeos_gql.infra.vectors.base import (
     MatchMetadata,
     VectorIndexError,
     VectorMatch,
+    VectorQuery,
     VectorRecord,
     check_query_args,
     filters_match_nothing,
@@ -101,6 +102,27 @@ class InMemoryVectorIndex:
                 ),
             )
             for i in order
+        ]
+
+    async def query_many(
+        self,
+        *,
+        owner_id: uuid.UUID,
+        queries: Sequence[VectorQuery],
+        node_types: Sequence[str] | None = None,
+        stream_ids: Sequence[str] | None = None,
+    ) -> list[list[VectorMatch]]:
+        """One :meth:`query` per query vector (in process there is no round trip to save)."""
+        return [
+            await self.query(
+                owner_id=owner_id,
+                vector=q.vector,
+                top_k=q.top_k,
+                node_types=node_types,
+                stream_ids=stream_ids,
+                exclude_ids=q.exclude_ids,
+            )
+            for q in queries
         ]
 
     async def delete(self, *, owner_id: uuid.UUID, ids: Sequence[str]) -> None:

@@ -36,6 +36,7 @@ from lifeos_gql.infra.vectors.base import (
     TransientVectorError,
     VectorIndexError,
     VectorMatch,
+    VectorQuery,
     VectorRecord,
     check_query_args,
     filters_match_nothing,
@@ -99,6 +100,12 @@ def _query_sql(*, by_type: bool, by_stream: bool, excluding: bool) -> str:
     # CTE: an index-ordered scan needs a constant on the right of ``<=>``.
     distance = "embedding <=> CAST(:vector AS vector)"
     columns = f"node_id, node_type, stream_ids, occurred_at, 1 - ({distance}) AS score"
+    return _approximate_else_exact(columns, where, distance)
+
+
+def _approximate_else_exact(columns: str, where: str, distance: str) -> str:
+    """The index-ordered (approximate) top ``:top_k``, or, when it comes back
+    short (filters the HNSW walk did not reach), the exact top ``:top_k``."""
     return f"""
         WITH ann AS MATERIALIZED (
             SELECT {columns} FROM embeddings WHERE {where}
@@ -110,6 +117,34 @@ def _query_sql(*, by_type: bool, by_stream: bool, excluding: bool) -> str:
             SELECT {columns} FROM embeddings WHERE {where}
             ORDER BY ({distance}) + 0 LIMIT :top_k
         ) AS exact WHERE (SELECT count(*) FROM ann) < :top_k
+    """
+
+
+def _query_many_sql(*, by_type: bool, by_stream: bool) -> str:
+    """:func:`_query_sql` for several query vectors in one statement.
+
+    Each vector of ``:vectors`` (in order, numbered by ``WITH ORDINALITY``)
+    drives a LATERAL copy of the single-vector statement. Inside the lateral,
+    ``q.v`` is a per-row parameter, which the HNSW index accepts as its
+    ordering argument, and it costs like the single query's constant, so each
+    copy gets the single query's plan (HNSW or exact) for the same owner.
+    The LIMIT is one bound parameter for all vectors, not a per-row column:
+    the planner must know it to cost the index scan (with a per-row limit it
+    assumes a tenth of the rows, which favours a full sort). Exclusions are
+    applied by the caller on over-fetched rows, so the lateral needs no
+    per-vector filter.
+    """
+    conditions = ["owner_id = :owner_id", "producer = :producer"]
+    if by_type:
+        conditions.append("node_type = ANY(CAST(:node_types AS text[]))")
+    if by_stream:
+        conditions.append("stream_ids && CAST(:stream_ids AS text[])")
+    where = " AND ".join(conditions)
+    distance = "embedding <=> q.v"
+    columns = f"node_id, node_type, stream_ids, occurred_at, 1 - ({distance}) AS score"
+    return f"""
+        SELECT q.ord, hit.* FROM unnest(CAST(:vectors AS vector[])) WITH ORDINALITY AS q(v, ord)
+        CROSS JOIN LATERAL ({_approximate_else_exact(columns, where, distance)}) AS hit
     """
 
 
@@ -191,6 +226,52 @@ class PgVectorIndex:
         # Highest score first; ties broken by id so results are deterministic.
         matches.sort(key=lambda m: (-m.score, m.id))
         return matches
+
+    async def query_many(
+        self,
+        *,
+        owner_id: uuid.UUID,
+        queries: Sequence[VectorQuery],
+        node_types: Sequence[str] | None = None,
+        stream_ids: Sequence[str] | None = None,
+    ) -> list[list[VectorMatch]]:
+        """Every query's nearest nodes in one statement (see :func:`_query_many_sql`).
+
+        All vectors share one LIMIT, wide enough for the widest query plus
+        its exclusions; each answer is then cut to its own ``top_k`` after
+        dropping its excluded ids, which leaves what :meth:`query` returns.
+        """
+        for q in queries:
+            check_query_args(q.top_k, q.vector)
+            self._check_vector(q.vector)
+        if not queries or filters_match_nothing(node_types, stream_ids):
+            return [[] for _ in queries]
+        limit = max(q.top_k + len(set(q.exclude_ids)) for q in queries)
+        statement = text(
+            _query_many_sql(by_type=node_types is not None, by_stream=stream_ids is not None)
+        )
+        params: dict[str, Any] = {
+            "owner_id": owner_id,
+            "producer": self._producer,
+            "vectors": [_vector_literal(q.vector) for q in queries],
+            "top_k": limit,
+            "node_types": list(node_types or ()),
+            "stream_ids": [str(s) for s in stream_ids or ()],
+        }
+        ef_search = max(MIN_EF_SEARCH, min(MAX_EF_SEARCH, 2 * limit))
+        async with self._transaction(owner_id) as uow:
+            await uow.execute(_TUNE_HNSW, {"ef_search": str(ef_search)})
+            rows = (await uow.execute(statement, params)).all()
+        found: list[list[VectorMatch]] = [[] for _ in queries]
+        for row in rows:
+            found[row.ord - 1].append(_to_match(row))
+        answers = []
+        for q, matches in zip(queries, found, strict=True):
+            excluded = set(q.exclude_ids)
+            # Highest score first; ties broken by id, as in query().
+            matches.sort(key=lambda m: (-m.score, m.id))
+            answers.append([m for m in matches if m.id not in excluded][: q.top_k])
+        return answers
 
     async def delete(self, *, owner_id: uuid.UUID, ids: Sequence[str]) -> None:
         """Delete the owner's nodes with these ids, under every producer (the node is gone)."""

@@ -43,6 +43,7 @@ from lifeos_gql.infra.vectors.base import (
     TransientVectorError,
     VectorIndexError,
     VectorMatch,
+    VectorQuery,
     VectorRecord,
     check_query_args,
     epoch_to_occurred_at,
@@ -144,6 +145,36 @@ class PineconeIndex:
             for m in matches
         ]
 
+    async def query_many(
+        self,
+        *,
+        owner_id: uuid.UUID,
+        queries: Sequence[VectorQuery],
+        node_types: Sequence[str] | None = None,
+        stream_ids: Sequence[str] | None = None,
+    ) -> list[list[VectorMatch]]:
+        """One :meth:`query` request per vector, up to ``max_concurrency`` in flight.
+
+        Pinecone's data plane has no multi-vector query, so this saves wall
+        time, not requests. If any query fails, the others are cancelled.
+        """
+        for q in queries:
+            check_query_args(q.top_k, q.vector)
+        return await self._gather(
+            [
+                partial(
+                    self.query,
+                    owner_id=owner_id,
+                    vector=q.vector,
+                    top_k=q.top_k,
+                    node_types=node_types,
+                    stream_ids=stream_ids,
+                    exclude_ids=q.exclude_ids,
+                )
+                for q in queries
+            ]
+        )
+
     async def delete(self, *, owner_id: uuid.UUID, ids: Sequence[str]) -> None:
         """Delete ids from the owner's namespace, up to 1000 per request."""
         namespace = owner_namespace(owner_id)
@@ -175,26 +206,27 @@ class PineconeIndex:
         await self._ignore_missing_namespace(self._index.delete(ids=ids, namespace=namespace))
 
     async def _run_all(self, calls: Iterable[Callable[[], Awaitable[None]]]) -> None:
-        """Run the calls with at most ``max_concurrency`` in flight; raise one mapped error."""
-        pending = list(calls)
-        if len(pending) <= 1:
-            for call in pending:
-                await call()
-            return
+        await self._gather(list(calls))
+
+    async def _gather(self, calls: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
+        """Run the calls with at most ``max_concurrency`` in flight; their results in
+        order, or one mapped error."""
+        if len(calls) <= 1:
+            return [await call() for call in calls]
         semaphore = asyncio.Semaphore(self._max_concurrency)
 
-        async def gated(call: Callable[[], Awaitable[None]]) -> None:
+        async def gated(call: Callable[[], Awaitable[T]]) -> T:
             # The coroutine is created only once a slot is free, so cancelled
             # waiters leave no never-awaited coroutines behind.
             async with semaphore:
-                await call()
+                return await call()
 
         try:
             async with asyncio.TaskGroup() as group:
-                for call in pending:
-                    group.create_task(gated(call))
+                tasks = [group.create_task(gated(call)) for call in calls]
         except ExceptionGroup as group_error:
             raise _most_severe(group_error) from group_error
+        return [task.result() for task in tasks]
 
     async def _call(self, operation: str, call: Awaitable[T]) -> T:
         try:
