@@ -6,7 +6,10 @@ Each sweep, in this order:
    back to ``todo`` (procrastinate's stalled-job recovery); the re-run
    re-claims the captures the dead run held;
 2. ``RUNNING`` captures whose job is gone or finished go back to ``PENDING``;
-3. ``PENDING`` captures without a live job get new jobs.
+3. ``PENDING`` captures without a live job get new jobs;
+4. expired data exports lose their archives (the rows stay, ``EXPIRED``):
+   a download link is dead after its expiry, and an archive of someone's
+   whole life must not outlive it in the database.
 
 Every worker process sweeps; sweeps are safe to run concurrently (row
 locks with ``SKIP LOCKED``, and a job already retried is left alone).
@@ -22,6 +25,8 @@ from typing import Final
 import procrastinate
 from procrastinate.exceptions import ConnectorException
 
+from lifeos_gql.core.clock import utcnow
+from lifeos_gql.domains.privacy import export_repository
 from lifeos_gql.jobs import outbox
 from lifeos_gql.jobs.services import AnalysisServices
 
@@ -41,6 +46,7 @@ class SweepReport:
     released: int
     queued_jobs: int
     queued_captures: int
+    expired_exports: int = 0
 
 
 async def sweep_once(services: AnalysisServices, app: procrastinate.App) -> SweepReport:
@@ -62,8 +68,10 @@ async def sweep_once(services: AnalysisServices, app: procrastinate.App) -> Swee
         job_ids, count = await outbox.enqueue_strays(
             uow, batch_size=settings.lifeos_analysis_batch_size, limit=SWEEP_LIMIT
         )
-    report = SweepReport(retried, len(released), len(job_ids), count)
-    if retried or released or job_ids:
+    async with services.db.transaction() as uow:
+        expired = await export_repository.drop_expired(uow, None, now=utcnow())
+    report = SweepReport(retried, len(released), len(job_ids), count, expired)
+    if retried or released or job_ids or expired:
         log.info("analysis sweep: %s", report)
     return report
 

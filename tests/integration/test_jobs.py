@@ -570,3 +570,41 @@ async def test_a_worker_killed_mid_job_then_restarted_ends_every_capture_done_on
     assert (
         await rows(w, "SELECT id FROM procrastinate_jobs WHERE status IN ('todo', 'doing')") == []
     )
+
+
+async def test_sweeper_drops_the_archives_of_expired_exports(w: World) -> None:
+    """An expired export keeps its row (EXPIRED) and loses its archive; a live one is kept."""
+    async with w.rt.system_db.transaction() as uow:
+        ids = [
+            (
+                await uow.execute(
+                    text(
+                        "INSERT INTO exports (owner_id, status, expires_at, ready_at, chunk_count)"
+                        " VALUES (:o, 'READY', now() + make_interval(hours => :h), now(), 1)"
+                        " RETURNING id"
+                    ),
+                    {"o": w.owner_id, "h": hours},
+                )
+            ).scalar_one()
+            for hours in (-1, 24)
+        ]
+        for export_id in ids:
+            await uow.execute(
+                text(
+                    "INSERT INTO export_chunks (export_id, owner_id, seq, data_enc)"
+                    " VALUES (:e, :o, 0, '\\x00')"
+                ),
+                {"e": export_id, "o": w.owner_id},
+            )
+    async with services_with(w) as services, open_job_app(w.rt, pool_size=2) as app:
+        assert (await sweep_once(services, app)).expired_exports == 1
+        assert (await sweep_once(services, app)).expired_exports == 0  # done once
+    found = await rows(
+        w,
+        "SELECT e.id, e.status, count(c.seq) AS chunks FROM exports e"
+        " LEFT JOIN export_chunks c ON c.export_id = e.id GROUP BY e.id, e.status",
+    )
+    assert {(r.id, r.status, r.chunks) for r in found} == {
+        (ids[0], "EXPIRED", 0),
+        (ids[1], "READY", 1),
+    }

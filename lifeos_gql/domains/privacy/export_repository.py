@@ -107,21 +107,24 @@ async def list_exports(
     return out
 
 
-async def drop_expired(uow: UnitOfWork, owner_id: uuid.UUID, *, now: datetime) -> int:
-    """Delete the archives of the owner's expired exports; the rows stay as ``EXPIRED``."""
-    await uow.execute(
-        text(
-            "DELETE FROM export_chunks WHERE export_id IN ("
-            " SELECT id FROM exports WHERE owner_id = :owner AND expires_at <= :now)"
-        ),
-        {"owner": owner_id, "now": now},
-    )
+# ``:owner`` NULL: everyone's (the worker's sweep, on the privileged login).
+_EXPIRED = (
+    "SELECT id FROM exports WHERE expires_at <= :now"
+    " AND (CAST(:owner AS uuid) IS NULL OR owner_id = CAST(:owner AS uuid))"
+)
+
+
+async def drop_expired(uow: UnitOfWork, owner_id: uuid.UUID | None, *, now: datetime) -> int:
+    """Delete the archives of expired exports (the owner's, or with ``None``
+    everyone's); the rows stay as ``EXPIRED``. Returns the exports newly expired."""
+    params = {"owner": str(owner_id) if owner_id else None, "now": now}
+    await uow.execute(text(f"DELETE FROM export_chunks WHERE export_id IN ({_EXPIRED})"), params)
     result = await uow.execute(
         text(
-            "UPDATE exports SET status = 'EXPIRED' WHERE owner_id = :owner"
-            " AND expires_at <= :now AND status IN ('PENDING', 'READY')"
+            f"UPDATE exports SET status = 'EXPIRED' WHERE id IN ({_EXPIRED})"
+            " AND status IN ('PENDING', 'READY')"
         ),
-        {"owner": owner_id, "now": now},
+        params,
     )
     return int(result.rowcount or 0)
 
