@@ -79,7 +79,11 @@ async def _post(request: Request) -> Response:
     kind: str = event["type"]
     if kind not in USER_EVENTS:
         return Response(status_code=204)
-    svix_id = request.headers.get("svix-id", "")
+    # The delivery id keys deduplication; the Svix library also verifies the
+    # unbranded ``webhook-*`` headers, so take the id from either, never "".
+    svix_id = request.headers.get("svix-id") or request.headers.get("webhook-id") or ""
+    if not svix_id:
+        raise BadInput("A webhook delivery needs its svix-id header", field="svix-id")
     clerk_user = privacy.ClerkUser.from_data(event["data"])
     erasure = None
     async with runtime.system_db.transaction() as uow:
@@ -114,6 +118,9 @@ async def _post(request: Request) -> Response:
                 "erasedAt": receipt.erased_at.isoformat(),
                 "digest": receipt.digest,
                 "counts": {c.table: c.rows for c in receipt.counts},
+                # False when the vector index could not be reached (the failure
+                # is logged for an operator): the sender's delivery log shows it.
+                "vectorIndexPurged": receipt.vector_index_purged,
             },
         }
     )

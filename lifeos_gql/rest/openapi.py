@@ -178,6 +178,110 @@ _SCHEMAS: dict[str, Any] = {
             "expiresAt": {"type": "string", "format": "date-time"},
         },
     },
+    "ClerkEvent": {
+        "type": "object",
+        "required": ["type", "data"],
+        "description": "A Clerk webhook event, as Clerk sends it. `user.created`, "
+        "`user.updated` and `user.deleted` are processed (their `data` needs the Clerk "
+        "user `id`); any other `type` is acknowledged with 204 and ignored.",
+        "properties": {
+            "type": {"type": "string", "examples": ["user.created", "user.deleted"]},
+            "object": {"const": "event"},
+            "data": {
+                "type": "object",
+                "description": "The Clerk user object. Kept: `id` (1 to 200 characters), "
+                "the primary address of `email_addresses` (by `primary_email_address_id`), "
+                "and `first_name` + `last_name` (else `username`) as the name.",
+                "properties": {
+                    "id": {"type": "string", "minLength": 1, "maxLength": 200},
+                    "primary_email_address_id": {"type": ["string", "null"]},
+                    "email_addresses": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "id": {"type": "string"},
+                                "email_address": {"type": "string"},
+                            },
+                        },
+                    },
+                    "first_name": {"type": ["string", "null"]},
+                    "last_name": {"type": ["string", "null"]},
+                    "username": {"type": ["string", "null"]},
+                },
+            },
+        },
+    },
+    "ErasureReceipt": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["pseudonym", "erasedAt", "digest", "counts", "vectorIndexPurged"],
+        "description": "What the erasure removed, as GraphQL `eraseMyAccount` reports it; "
+        "`digest` equals the one in the `account.erased` audit row.",
+        "properties": {
+            "pseudonym": {"type": "string", "description": "The erased user's audit chain."},
+            "erasedAt": {"type": "string", "format": "date-time"},
+            "digest": {
+                "type": "string",
+                "pattern": "^[0-9a-f]{64}$",
+                "description": "Hex SHA-256 of the canonical receipt.",
+            },
+            "counts": {
+                "type": "object",
+                "description": "Rows deleted per table.",
+                "additionalProperties": {"type": "integer", "minimum": 0},
+            },
+            "vectorIndexPurged": {
+                "type": "boolean",
+                "description": "False if the vector index could not be reached (an "
+                "operator re-runs the purge), as in GraphQL `eraseMyAccount`.",
+            },
+        },
+    },
+    "ClerkWebhookResult": {
+        "oneOf": [
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["status"],
+                "description": "This `svix-id` was processed before: nothing changed.",
+                "properties": {"status": {"const": "duplicate"}},
+            },
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["status", "event"],
+                "description": "The user was provisioned or refreshed.",
+                "properties": {
+                    "status": {"const": "processed"},
+                    "event": {"enum": ["user.created", "user.updated"]},
+                },
+            },
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["status", "event", "erased"],
+                "description": "No account has this Clerk user: nothing to erase.",
+                "properties": {
+                    "status": {"const": "processed"},
+                    "event": {"const": "user.deleted"},
+                    "erased": {"const": False},
+                },
+            },
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["status", "event", "erased", "receipt"],
+                "description": "The account was erased, as by GraphQL `eraseMyAccount`.",
+                "properties": {
+                    "status": {"const": "processed"},
+                    "event": {"const": "user.deleted"},
+                    "erased": {"const": True},
+                    "receipt": _ref("ErasureReceipt"),
+                },
+            },
+        ]
+    },
     "ErrorResponse": {
         "type": "object",
         "required": ["errors"],
@@ -265,13 +369,16 @@ _POST_CAPTURES: dict[str, Any] = {
     },
 }
 
+_NO_CREDENTIAL = "A credential was sent and is invalid (none is needed)."
+_INGEST_REFUSED = "An ingest token was sent (`ingest_token_scope`): none is needed."
+
 _GET_OPENAPI: dict[str, Any] = {
     "operationId": "getOpenApi",
     "summary": "This document",
     "security": [],
     "responses": {
         "200": {"description": "The OpenAPI description.", "content": {_JSON: {"schema": {}}}},
-        "401": _error("A credential was sent and is invalid (none is needed)."),
+        "401": _error(_NO_CREDENTIAL),
         "403": _error("Ingest tokens only authorise posting captures."),
     },
 }
@@ -297,10 +404,138 @@ _GET_SHARE: dict[str, Any] = {
             "description": "The shared node.",
             "content": {_JSON: {"schema": _ref("SharedView")}},
         },
-        "401": _error("A credential was sent and is invalid (none is needed)."),
+        "401": _error(_NO_CREDENTIAL),
+        "403": _error(_INGEST_REFUSED),
         "404": _error(
             "The same answer for a malformed, unknown, expired or revoked link, and for a "
             "node its creator can no longer see."
+        ),
+    },
+}
+
+
+def _header(description: str, *, required: bool = True) -> dict[str, Any]:
+    return {"description": description, "required": required, "schema": {"type": "string"}}
+
+
+_GET_EXPORT: dict[str, Any] = {
+    "operationId": "getExport",
+    "summary": "Download a data export (GraphQL exportMyData) through its signed link",
+    "description": "The link is `Export.downloadUrl` (`me { exports { downloadUrl } }`): "
+    "an HMAC-SHA256 signature over the export id and expiry, with a key derived from the "
+    "master key, valid 15 minutes; send no Authorization header. The signature and expiry "
+    "are checked before the database is read. The archive streams decrypted; each "
+    "download is audited (`export.downloaded`).",
+    "security": [],
+    "parameters": [
+        {
+            "name": "exportId",
+            "in": "path",
+            "required": True,
+            "description": "The GraphQL global id of the Export.",
+            "schema": {"type": "string"},
+        },
+        {
+            "name": "expires",
+            "in": "query",
+            "required": True,
+            "description": "Expiry of the link, Unix seconds (signed).",
+            "schema": {"type": "string", "pattern": "^[0-9]{1,12}$"},
+        },
+        {
+            "name": "sig",
+            "in": "query",
+            "required": True,
+            "description": "Hex HMAC-SHA256 of the export id and `expires`, by the server.",
+            "schema": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"},
+        },
+    ],
+    "responses": {
+        "200": {
+            "description": "The zip archive (JSON files, a manifest and a README.txt).",
+            "headers": {
+                "Content-Disposition": _header(
+                    '`attachment; filename="lifeos-export-<yyyymmdd>-<id prefix>.zip"`'
+                ),
+                "Content-Length": _header("The archive's size in bytes.", required=False),
+                "Cache-Control": _header("`no-store`."),
+                "Referrer-Policy": _header("`no-referrer`: the link is a credential."),
+                "X-Content-Type-Options": _header("`nosniff`."),
+            },
+            "content": {
+                "application/zip": {
+                    "schema": {"type": "string", "contentMediaType": "application/zip"}
+                }
+            },
+        },
+        "401": _error(_NO_CREDENTIAL),
+        "403": _error(
+            "The link is forged or altered (`extensions.reason` `bad_signature`), past its "
+            "expiry (`link_expired`) or lacks `expires`/`sig` (`malformed_link`); or an "
+            "ingest token was sent (`ingest_token_scope`)."
+        ),
+        "404": _error(
+            "The same answer for a malformed or unknown export id, an export that is not "
+            "READY (pending, failed or expired after 7 days), and one whose owner was erased."
+        ),
+    },
+}
+
+
+_POST_CLERK_WEBHOOK: dict[str, Any] = {
+    "operationId": "postClerkWebhook",
+    "summary": "Clerk user events (Svix-signed): sync users, erase on user.deleted",
+    "description": "Configure a Clerk webhook with `user.created`, `user.updated` and "
+    "`user.deleted`, and set CLERK_WEBHOOK_SECRET and CLERK_ISSUER. The body is verified "
+    "with the `svix` package against the secret (signature of `{svix-id}.{svix-timestamp}."
+    "{body}`, timestamp within 5 minutes). `user.created`/`user.updated` provision or "
+    "refresh the user whose JWT subject is `<CLERK_ISSUER>|<data.id>`; `user.deleted` "
+    "erases that account as GraphQL `eraseMyAccount` does. Each `svix-id` is remembered "
+    "for 7 days in the transaction that applies it: a redelivery answers 200 `duplicate`, "
+    "and a failed attempt (4xx/5xx) is applied by Svix's retry.",
+    "security": [{"svixSignature": []}],
+    "parameters": [
+        {
+            "name": "svix-id",
+            "in": "header",
+            "required": True,
+            "description": "The delivery's message id (signed); the key for redeliveries.",
+            "schema": {"type": "string", "minLength": 1},
+        },
+        {
+            "name": "svix-timestamp",
+            "in": "header",
+            "required": True,
+            "description": "Unix seconds (signed); refused more than 5 minutes off.",
+            "schema": {"type": "string", "pattern": "^[0-9]+$"},
+        },
+    ],
+    "requestBody": {
+        "required": True,
+        "description": "At most 256 KiB; verified byte for byte, whatever its Content-Type.",
+        "content": {_JSON: {"schema": _ref("ClerkEvent")}},
+    },
+    "responses": {
+        "200": {
+            "description": "A user event was applied, or this delivery was applied before.",
+            "content": {_JSON: {"schema": _ref("ClerkWebhookResult")}},
+        },
+        "204": {"description": "Another event type: acknowledged and ignored (no body)."},
+        "400": _error(
+            "Content-Length is not a number; or, once the signature verifies, the body is "
+            "not a JSON event with a string `type` and an object `data`, or a user event's "
+            "`data.id` is missing or longer than 200 characters."
+        ),
+        "401": _error(
+            "The signature does not verify (wrong secret, altered body, missing svix "
+            "headers, timestamp more than 5 minutes off), or an Authorization header was "
+            "sent and is invalid."
+        ),
+        "403": _error(_INGEST_REFUSED),
+        "413": _error("The body is larger than 256 KiB (262144 bytes)."),
+        "503": _error(
+            "`NOT_CONFIGURED`: CLERK_WEBHOOK_SECRET or CLERK_ISSUER is unset, or the "
+            "secret is not a valid Svix secret. Svix keeps retrying, so no event is lost."
         ),
     },
 }
@@ -314,7 +549,8 @@ def openapi_document() -> dict[str, Any]:
         "info": {
             "title": "LifeOS ingest API",
             "version": "1",
-            "description": "Post captures from devices and scripts. Errors have the "
+            "description": "Post captures from devices and scripts, read share links, "
+            "download data exports and receive Clerk webhooks. Errors have the "
             'GraphQL shape `{"errors": [{"message", "extensions": {"code"}}]}`; other '
             "methods on these paths answer 405, unknown paths 404, both as JSON.",
         },
@@ -322,6 +558,8 @@ def openapi_document() -> dict[str, Any]:
             "/v1/streams/{streamId}/captures": {"post": _POST_CAPTURES},
             "/v1/openapi.json": {"get": _GET_OPENAPI},
             "/v1/share/{token}": {"get": _GET_SHARE},
+            "/v1/exports/{exportId}": {"get": _GET_EXPORT},
+            "/v1/webhooks/clerk": {"post": _POST_CLERK_WEBHOOK},
         },
         "components": {
             "schemas": _SCHEMAS,
@@ -346,6 +584,14 @@ def openapi_document() -> dict[str, Any]:
                     "description": "A per-stream ingest token (GraphQL createIngestToken): "
                     "write-only, valid only for POST captures into its own stream, acting "
                     "as its creator, who must still be OWNER or COLLABORATOR there.",
+                },
+                "svixSignature": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "svix-signature",
+                    "description": "Clerk's Svix signature: `v1,<base64 HMAC-SHA256>` "
+                    "entries, separated by spaces, of `{svix-id}.{svix-timestamp}.{body}` "
+                    "keyed with CLERK_WEBHOOK_SECRET (`whsec_...`).",
                 },
             },
         },

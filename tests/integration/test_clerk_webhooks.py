@@ -150,6 +150,7 @@ async def test_user_deleted_erases_everything_and_replays_change_nothing(client:
     assert response.status_code == 200, response.text
     result = response.json()
     assert result["erased"] is True
+    assert result["receipt"]["vectorIndexPurged"] is True
     counts = result["receipt"]["counts"]
     assert counts["users"] == 1 and counts["captures"] == 1 and counts["data_keys"] == 1
     assert counts["exports"] == 1 and counts["streams"] == 1
@@ -231,3 +232,28 @@ async def test_not_configured_answers_503(db_url: str, data_dir: Path) -> None:
         assert response.status_code == 503
         assert response.json()["errors"][0]["extensions"]["code"] == "NOT_CONFIGURED"
         assert await user_row(client, "user_x") is None
+
+
+async def test_unbranded_webhook_headers_dedupe_by_their_own_id(client: Any) -> None:
+    """Svix also verifies ``webhook-*`` headers: such deliveries are keyed by
+    ``webhook-id`` (not all by one empty id), and a delivery without any id is 400."""
+    unbranded = []
+    for clerk_id in ("user_one", "user_two"):
+        body, headers = signed("user.created", user_data(clerk_id, f"{clerk_id}@x.test"))
+        renamed = {k.replace("svix-", "webhook-"): v for k, v in headers.items()}
+        unbranded.append((body, renamed))
+        response = await post(client, body, renamed)
+        assert response.status_code == 200, response.text
+        assert response.json() == {"status": "processed", "event": "user.created"}
+        assert await user_row(client, clerk_id) is not None
+    again = await post(client, *unbranded[0])
+    assert again.status_code == 200 and again.json() == {"status": "duplicate"}
+
+    body, headers = signed("user.created", user_data("user_three", "three@x.test"))
+    del headers["svix-id"]
+    body_only = {**headers, "webhook-id": ""}
+    missing = await post(client, body, body_only)
+    # Without an id the signature cannot verify (the id is signed) or, if it
+    # did, the delivery could not be deduplicated: refused either way.
+    assert missing.status_code in (400, 401), missing.text
+    assert await user_row(client, "user_three") is None

@@ -1,12 +1,15 @@
 """REST ingest: ``POST /v1/streams/{streamId}/captures`` and ``/v1/openapi.json``.
 
-Every status code the OpenAPI document lists is produced by a scenario
-here, and its body is checked against the documented schema.
+Every status code the OpenAPI document lists, for every ``/v1`` endpoint, is
+produced by a scenario here, and its body is checked against the documented
+media type and schema (export and Clerk webhook scenarios: privacy_scenarios).
 """
 
 from __future__ import annotations
 
+import io
 import uuid
+import zipfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +33,7 @@ from lifeos_gql.rest.openapi import openapi_document
 from lifeos_gql.runtime import Runtime
 from tests.conftest import make_settings
 from tests.helpers import bearer, dev_token, gql
+from tests.integration import privacy_scenarios as privacy
 
 MAX_ITEMS = 8
 
@@ -410,7 +414,7 @@ async def test_openapi_is_served_and_valid(client: Any) -> None:
     validate_spec(document)
     assert document == openapi_document()
     schemes = document["components"]["securitySchemes"]
-    assert set(schemes) == {"bearerJwt", "ingestToken", "apiToken"}
+    assert set(schemes) == {"bearerJwt", "ingestToken", "apiToken", "svixSignature"}
 
 
 Scenario = Callable[[World], Awaitable[httpx.Response]]
@@ -446,6 +450,12 @@ async def _token_on_openapi(w: World) -> httpx.Response:
     return response
 
 
+async def _token_on_share(w: World) -> httpx.Response:
+    headers = bearer(await _ingest_token(w))
+    response: httpx.Response = await w.client.get("/v1/share/" + "A" * 43, headers=headers)
+    return response
+
+
 async def _open_share_link(w: World) -> httpx.Response:
     capture = (await w.post({"content": "shared"})).json()["results"][0]["id"]
     created = await gql(
@@ -459,9 +469,15 @@ async def _open_share_link(w: World) -> httpx.Response:
     return response
 
 
+async def _ingest_token_on_webhook(w: World) -> httpx.Response:
+    return await privacy.webhook_with_ingest_token(w, await _ingest_token(w))
+
+
 CAPTURES = ("post", "/v1/streams/{streamId}/captures")
 OPENAPI = ("get", "/v1/openapi.json")
 SHARE = ("get", "/v1/share/{token}")
+EXPORT = ("get", "/v1/exports/{exportId}")
+WEBHOOK = ("post", "/v1/webhooks/clerk")
 SCENARIOS: dict[tuple[str, str, str], Scenario] = {
     (*CAPTURES, "200"): _duplicate,
     (*CAPTURES, "201"): lambda w: w.post({"content": "new"}),
@@ -483,7 +499,19 @@ SCENARIOS: dict[tuple[str, str, str], Scenario] = {
     (*OPENAPI, "403"): _token_on_openapi,
     (*SHARE, "200"): _open_share_link,
     (*SHARE, "401"): lambda w: w.client.get("/v1/share/" + "A" * 43, headers=bearer("bad")),
+    (*SHARE, "403"): _token_on_share,
     (*SHARE, "404"): lambda w: w.client.get("/v1/share/" + "A" * 43),
+    (*EXPORT, "200"): privacy.download_export,
+    (*EXPORT, "401"): privacy.export_with_bad_credential,
+    (*EXPORT, "403"): privacy.export_with_forged_link,
+    (*EXPORT, "404"): privacy.unknown_export,
+    (*WEBHOOK, "200"): privacy.webhook_erases_a_user,
+    (*WEBHOOK, "204"): privacy.webhook_other_event,
+    (*WEBHOOK, "400"): privacy.webhook_without_user_id,
+    (*WEBHOOK, "401"): privacy.webhook_forged,
+    (*WEBHOOK, "403"): _ingest_token_on_webhook,
+    (*WEBHOOK, "413"): privacy.webhook_too_large,
+    (*WEBHOOK, "503"): privacy.webhook_not_configured,
 }
 
 
@@ -507,8 +535,37 @@ async def test_documented_status_is_reachable_and_matches_its_schema(
     method, path, status = operation
     response = await SCENARIOS[operation](world)
     assert response.status_code == int(status), response.text
-    assert response.headers["content-type"].startswith("application/json")
+    declared = openapi_document()["paths"][path][method]["responses"][status]
+    for name, header in declared.get("headers", {}).items():
+        assert not header.get("required") or name in response.headers, name
+    content = declared.get("content")
+    if content is None:  # documented without a body (204)
+        assert response.content == b""
+        assert "content-type" not in response.headers
+        return
+    media_type = response.headers["content-type"].split(";")[0].strip()
+    assert media_type in content, response.headers["content-type"]
+    if media_type == "application/json":
+        _validate(response.json(), content[media_type]["schema"])
+    elif media_type == "application/zip":
+        with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+            assert archive.namelist() and archive.testzip() is None
+    else:
+        pytest.fail(f"no check for {media_type}")
+
+
+def _validate(body: Any, schema: dict[str, Any]) -> None:
+    """Validate ``body`` against a schema of the document (its $refs resolved)."""
     document = openapi_document()
-    declared = document["paths"][path][method]["responses"][status]["content"]
-    schema = {**declared["application/json"]["schema"], "components": document["components"]}
-    Draft202012Validator(schema).validate(response.json())
+    Draft202012Validator({**schema, "components": document["components"]}).validate(body)
+
+
+async def test_every_clerk_webhook_result_matches_its_documented_schema(world: World) -> None:
+    """The 200 scenario shows one result; the other kinds must match the schema too."""
+    created, duplicate, unknown, erased = await privacy.webhook_outcomes(world)
+    bodies = [r.json() for r in (created, duplicate, unknown, erased)]
+    assert [r.status_code for r in (created, duplicate, unknown, erased)] == [200] * 4, bodies
+    assert [b["status"] for b in bodies] == ["processed", "duplicate", "processed", "processed"]
+    assert (unknown.json()["erased"], erased.json()["erased"]) == (False, True)
+    for body in bodies:  # oneOf: each matches exactly one kind
+        _validate(body, {"$ref": "#/components/schemas/ClerkWebhookResult"})
