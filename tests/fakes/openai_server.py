@@ -238,6 +238,11 @@ class FakeOpenAI:
             access_log=False,
             lifespan="on",
             backlog=1024,
+            # Longer than any pause between a test's calls: uvicorn's 5 s default
+            # equals procrastinate's 5 s poll for retried jobs, and a client
+            # reusing a connection the server is just closing fails without the
+            # request being recorded (tests run the SDK with max_retries=0).
+            timeout_keep_alive=120,
             # Delays are cut short on stop; this bounds anything else still running.
             timeout_graceful_shutdown=2,
         )
