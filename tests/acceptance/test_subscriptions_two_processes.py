@@ -113,6 +113,41 @@ async def test_resume_on_the_other_process_gets_exactly_the_missed_events(pair: 
     assert len({cursor, after["cursor"], *(e["cursor"] for e in replayed)}) == 12
 
 
+async def test_revoking_a_grant_on_one_process_stops_delivery_on_the_other(pair: Any) -> None:
+    """Bob listens on B; Alice revokes his grant on A, then links on A: B withholds it."""
+    from tests.integration.subscriptions_harness import gql_http
+    from tests.integration.test_subscriptions import SHARE
+
+    a, b = pair
+    issuer = DevIssuer.load_or_create(a.data_dir)
+    alice, bob = issuer.mint("alice@example.com"), issuer.mint("bob@example.com")
+    await gql_http(a.base_url, "{ me { id } }", token=bob)  # bob signs up
+    shared, (a1, a2, a3) = await make_stream_with_captures(
+        a.base_url, alice, "Shared", ["one", "two", "three"]
+    )
+    _, (b1, b2) = await make_stream_with_captures(a.base_url, bob, "Bob's", ["x", "y"])
+    # A's worker announces each analysis: let it finish, so that the events
+    # below are exactly the links.
+    await _all_analysed(a, alice, [a1, a2, a3])
+    await _all_analysed(a, bob, [b1, b2])
+    grant = (await gql_http(a.base_url, SHARE, {"s": shared, "e": "bob@example.com"}, token=alice))[
+        "shareStream"
+    ]["id"]
+    async with ws_client(_ws(b), bob) as session:
+        events, first = start(session, request(GRAPH))
+        await _wait_live(b, bob, 1)
+        await link(a.base_url, alice, a1, a2, "SEEN")
+        assert (await first)["graphChanged"]["edges"][0]["relation"] == "SEEN"
+
+        revoke = "mutation($g: ID!) { revokeGrant(id: $g) }"
+        await gql_http(a.base_url, revoke, {"g": grant}, token=alice)
+        await link(a.base_url, alice, a2, a3, "HIDDEN")
+        await link(a.base_url, bob, b1, b2, "OWN")
+        # Events arrive in order: bob's own comes next, alice's was withheld.
+        after = (await next_event(events))["graphChanged"]
+    assert after["edges"][0]["relation"] == "OWN"
+
+
 async def _capture(server: ServerProcess, token: str, stream: str) -> tuple[str, list[str]]:
     from tests.integration.subscriptions_harness import CAPTURE, gql_http
 
