@@ -25,8 +25,7 @@ from typing import Final
 import procrastinate
 from procrastinate.exceptions import ConnectorException
 
-from lifeos_gql.core.clock import utcnow
-from lifeos_gql.domains.privacy import export_repository
+from lifeos_gql.domains.privacy import service as privacy
 from lifeos_gql.jobs import outbox
 from lifeos_gql.jobs.services import AnalysisServices
 
@@ -69,7 +68,7 @@ async def sweep_once(services: AnalysisServices, app: procrastinate.App) -> Swee
             uow, batch_size=settings.lifeos_analysis_batch_size, limit=SWEEP_LIMIT
         )
     async with services.db.transaction() as uow:
-        expired = await export_repository.drop_expired(uow, None, now=utcnow())
+        expired = await privacy.drop_expired_exports(uow=uow)
     report = SweepReport(retried, len(released), len(job_ids), count, expired)
     if retried or released or job_ids or expired:
         log.info("analysis sweep: %s", report)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from lifeos_gql.core.errors import BadInput
@@ -99,3 +101,16 @@ def test_persona_names_are_trimmed_and_bounded() -> None:
     for bad in ("", "   ", "x" * 101):
         with pytest.raises(BadInput):
             clean_persona_name(bad)
+
+
+def test_sees_node_needs_every_stream_or_one_or_none() -> None:
+    a, b, c = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    # An insight drawn from a and b: every stream of its lineage.
+    assert policy.sees_node({a, b}, {a, b, c}, every=True)
+    assert not policy.sees_node({a, b}, {a}, every=True)
+    # A concept mentioned from a and b: one of them is enough.
+    assert policy.sees_node({a, b}, {b}, every=False)
+    assert not policy.sees_node({a, b}, {c}, every=False)
+    # Nothing decides: nobody sees it, whatever they read.
+    assert not policy.sees_node(set(), {a, b, c}, every=True)
+    assert not policy.sees_node(set(), {a, b, c}, every=False)

@@ -32,14 +32,13 @@ from lifeos_gql.api.loaders import Loaders
 from lifeos_gql.api.subscriptions.types import EventPayload
 from lifeos_gql.api.subscriptions.visibility import touched_nodes, visible_event
 from lifeos_gql.core.actor import Actor
-from lifeos_gql.core.clock import utcnow
 from lifeos_gql.core.errors import DomainError
 from lifeos_gql.db.uow import RequestReader, UnitOfWork
-from lifeos_gql.domains.graph import audience
 from lifeos_gql.domains.graph import events as event_log
+from lifeos_gql.domains.graph import service as graph
 from lifeos_gql.domains.graph.models import EventRecord
 from lifeos_gql.domains.sharing import service as sharing
-from lifeos_gql.domains.tokens import repository as tokens
+from lifeos_gql.domains.tokens import service as tokens
 from lifeos_gql.infra.events import EventBus
 from lifeos_gql.runtime import Runtime
 
@@ -321,7 +320,7 @@ class EventDispatcher:
         if not token_ids:
             return subs
         async with self._runtime.system_db.transaction() as uow:
-            live = await tokens.live_ids(uow, list(token_ids), utcnow())
+            live = await tokens.live_token_ids(uow=uow, ids=list(token_ids))
         kept = []
         for sub in subs:
             if sub.actor.token_id is None or sub.actor.token_id in live:
@@ -381,7 +380,9 @@ class EventDispatcher:
             if actor.user_id is not None  # subscribing requires a user
         }
         async with self._runtime.system_db.transaction() as uow:
-            reach = await audience.node_reach(uow, event.node_type, event.node_id)
+            reach = await graph.node_reach(
+                uow=uow, node_type=event.node_type, node_id=event.node_id
+            )
             if not reach.streams:
                 return []
             readable = await sharing.readable_among(

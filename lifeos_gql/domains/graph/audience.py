@@ -1,7 +1,7 @@
 """Which streams decide whether a node is visible, read once for any number of readers.
 
-The rule is the graph's (``traversal_repository.visible_nodes`` and the
-insights domain say it for one reader): a capture through its stream, a
+The rule is the sharing policy's (``policy.sees_node``; the SQL of
+``traversal_repository.visible_nodes`` says the same for one reader): a capture through its stream, a
 concept through any current mention from a readable capture, an insight
 only when every capture of its lineage is readable. Live events ask it for
 hundreds of subscribers at once, so the node side is read once here and
@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from lifeos_gql.db.uow import UnitOfWork
 from lifeos_gql.domains.graph.models import NodeType
+from lifeos_gql.domains.sharing import policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,11 +29,7 @@ class NodeReach:
     needs_all: bool
 
     def readable_with(self, readable: Set[uuid.UUID]) -> bool:
-        if not self.streams:
-            return False
-        if self.needs_all:
-            return self.streams <= readable
-        return not self.streams.isdisjoint(readable)
+        return policy.sees_node(self.streams, readable, every=self.needs_all)
 
 
 UNREACHABLE = NodeReach(frozenset(), needs_all=True)

@@ -17,7 +17,8 @@ from lifeos_gql.core.actor import Actor
 from lifeos_gql.db.uow import UnitOfWork
 from lifeos_gql.domains.captures.models import CaptureRecord
 from lifeos_gql.domains.captures.service import CaptureCrypto
-from lifeos_gql.domains.graph import building, repository, traversal_repository
+from lifeos_gql.domains.graph import audience, building, repository, traversal_repository
+from lifeos_gql.domains.graph.audience import NodeReach
 from lifeos_gql.domains.graph.concepts import ResolvedConcept, resolve_batch, resolve_concepts
 from lifeos_gql.domains.graph.models import (
     ConceptRecord,
@@ -212,3 +213,9 @@ async def edges_by_node_ids(
             if end in out:
                 out[end].append(record)
     return out
+
+
+async def node_reach(*, uow: UnitOfWork, node_type: str, node_id: uuid.UUID) -> NodeReach:
+    """The streams deciding who may see a node, read once for any number of readers
+    (live events); run it on a connection that sees every row."""
+    return await audience.node_reach(uow, node_type, node_id)

@@ -98,11 +98,13 @@ async def _visible(uow: UnitOfWork, actor: Actor, rows: Sequence[Any]) -> list[A
     lineage = [c for row in rows for c in row.capture_ids]
     streams = await repository.streams_of_captures(uow, lineage)
     roles = await sharing.stream_roles(uow=uow, actor=actor, stream_ids=list(set(streams.values())))
+    readable = {stream for stream, role in roles.items() if policy.can_read(role)}
     return [
         row
         for row in rows
-        if row.capture_ids
-        and all(c in streams and policy.can_read(roles.get(streams[c])) for c in row.capture_ids)
+        # A lineage capture that no longer exists hides the insight.
+        if all(c in streams for c in row.capture_ids)
+        and policy.sees_node({streams[c] for c in row.capture_ids}, readable, every=True)
     ]
 
 

@@ -350,3 +350,9 @@ async def _chunks(
         yield crypto.cipher.decrypt(
             data_key, sealed, aad=chunk_aad(record.id, seq, last=seq == total - 1)
         )
+
+
+async def drop_expired_exports(*, uow: UnitOfWork) -> int:
+    """Everyone's expired exports lose their archives (the worker's sweep, on the
+    privileged login); returns how many expired now."""
+    return await repo.drop_expired(uow, None, now=utcnow())

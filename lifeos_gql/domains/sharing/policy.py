@@ -7,7 +7,7 @@ link nodes, request analysis. VIEWER: read only.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 from enum import StrEnum
 
 
@@ -68,3 +68,13 @@ def highest(roles: Iterable[Role]) -> Role | None:
 def credential_reaches(bound_stream_id: uuid.UUID | None, stream_id: uuid.UUID) -> bool:
     """A credential bound to one stream (an ingest token) reaches that stream only."""
     return bound_stream_id is None or bound_stream_id == stream_id
+
+
+def sees_node(deciding: Set[uuid.UUID], readable: Set[uuid.UUID], *, every: bool) -> bool:
+    """Whether a reader of the ``readable`` streams sees a node whose visibility
+    ``deciding`` streams decide: an insight needs ``every`` stream of its
+    lineage; a concept one stream with a capture mentioning it; a capture its
+    own stream. No deciding stream at all: nobody."""
+    if not deciding:
+        return False
+    return deciding <= readable if every else not deciding.isdisjoint(readable)

@@ -9,6 +9,7 @@ silently disables the tokens they made.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from lifeos_gql.core.actor import Actor, Scope
@@ -152,3 +153,11 @@ def ingest_actor(token: IngestToken) -> Actor:
     return Actor(
         user_id=token.owner_id, scopes=INGEST_SCOPES, via="ingest-token", stream_id=token.stream_id
     )
+
+
+async def live_token_ids(*, uow: UnitOfWork, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of ``ids`` (API or ingest tokens) still live: not revoked, expired or gone.
+
+    For holders of long-lived connections made with a token (WebSockets).
+    """
+    return await repository.live_ids(uow, ids, utcnow())
